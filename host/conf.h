@@ -1,0 +1,95 @@
+/*
+ * conf.h: the configuration as the rest of the host sees it. conf.c parses
+ * the ini file into these structs, validates them and reports every problem
+ * as "FILE:LINE: problem"; after that the struct is read-only (workers get
+ * it frozen, SIGHUP builds a new one).
+ */
+#ifndef WARMCGI_CONF_H
+#define WARMCGI_CONF_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define CONF_UNSET	(-1LL)
+
+/*
+ * Limits and behaviour that [app] sets for every handler and a [handler]
+ * section may override. All fields are long long so that one table row
+ * type serves them; CONF_UNSET in a handler means "take [app]'s value".
+ */
+struct limits {
+	long long	request_timeout_ms;	/* soft deadline */
+	long long	deadline_grace_ms;	/* soft to hard deadline */
+	long long	pending_timeout_ms;	/* longest wait for a worker */
+	long long	max_request_bytes;	/* request body */
+	long long	max_response_bytes;	/* buffered response body */
+	long long	max_header_bytes;	/* one request header field */
+	long long	max_response_header_bytes; /* handler's header block */
+	long long	compress;		/* 0 or 1 */
+	long long	compress_min_bytes;	/* smallest body worth gzip */
+	long long	expiration_s;		/* static cache lifetime */
+	long long	slowlog_timeout_ms;	/* 0: off */
+};
+
+enum handler_kind {
+	HANDLER_MODULE,		/* module = FILE.so */
+	HANDLER_DIR,		/* dir = DIR: NAME.so or executable NAME */
+	HANDLER_CGI,		/* cgi = DIR: executables only */
+	HANDLER_STATIC,		/* static_dir = DIR */
+	HANDLER_KIND_UNSET
+};
+
+struct handler {
+	char		*name;		/* from [handler NAME] */
+	int		 line;		/* line of the section header */
+	size_t		 index;		/* position in conf->handlers */
+	char		*url;		/* exact path, or prefix ending in '/' */
+	int		 prefix;	/* url ends with '/' */
+	size_t		 url_len;
+	enum handler_kind kind;
+	char		*target;	/* absolute path of the file or dir */
+	int		 target_line;	/* line of the key that set target */
+	long long	 stream;	/* 0 or 1: CGI output unbuffered */
+	struct limits	 limits;	/* merged with [app] after parsing */
+};
+
+struct env_var {
+	char		*name;
+	char		*value;
+	char		*pair;		/* "name=value" */
+};
+
+struct conf {
+	char		*file;		/* path as given */
+	char		*dir;		/* absolute directory of the file */
+	char		*version;	/* major of CURRENT_VERSION_ID */
+	char		*auth_domain;
+	char		*listen;	/* unix path (absolute) or HOST:PORT */
+	int		 listen_is_tcp;
+	long long	 listen_mode;	/* unix socket permission bits */
+	char		*listen_group;	/* unix socket group, or NULL */
+	long long	 listen_backlog;
+	long long	 workers;
+	long long	 preload;
+	char		*hsts;		/* Strict-Transport-Security value */
+	long long	 compress_level;
+	char		*log;		/* "-" or absolute path */
+	char		*access_log;
+	struct limits	 limits;	/* [app] values */
+	struct env_var	*env;
+	size_t		 nenv;
+	struct handler	*handlers;
+	size_t		 nhandlers;
+};
+
+const char	*conf_parse_size(const char *, long long *);
+const char	*conf_parse_duration_ms(const char *, long long *);
+const char	*conf_parse_bool(const char *, long long *);
+const char	*conf_parse_int(const char *, long long *);
+int		 conf_load(const char *, struct conf **, struct buf *);
+int		 conf_load_string(const char *, const char *, const char *,
+		    struct conf **, struct buf *);
+void		 conf_free(struct conf *);
+
+#endif

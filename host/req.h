@@ -1,0 +1,84 @@
+/*
+ * req.h: one request as it moves through the pipeline. A transport (the
+ * FastCGI worker, --request, CGI mode) fills the input part, pipeline.c
+ * routes and serves it and fills the outcome, log.c reads it. The pure
+ * builders here (params to environ, request ids) are unit-tested and fuzzed.
+ */
+#ifndef WARMCGI_REQ_H
+#define WARMCGI_REQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "buf.h"
+
+#define REQ_ID_LEN	40	/* hex digits of REQUEST_LOG_ID */
+#define INSTANCE_ID_LEN	32	/* hex digits of INSTANCE_ID */
+
+struct handler;
+struct transport;
+
+enum req_err {
+	REQ_OK,
+	REQ_HEADER_TOO_LARGE,	/* a header field over max_header_size */
+	REQ_NOMEM
+};
+
+/* What the router found; strings point into the request's arena. */
+struct route {
+	const struct handler *h;
+	const char	*script_name;	/* SCRIPT_NAME for the handler */
+	const char	*path_info;	/* PATH_INFO, "" if none */
+	const char	*file;		/* module, executable or static file */
+	int		 is_module;	/* file is a .so to call */
+};
+
+struct req {
+	struct arena	*arena;		/* freed when the request ends */
+	struct transport *t;		/* where the response goes */
+
+	/* Input, set by the transport. */
+	char		**params;	/* "NAME=value", NULL-terminated */
+	const char	*body;
+	size_t		 body_len;
+	int		 body_too_large; /* more than max_request_size came */
+	long long	 start_us;	/* when a worker took the request */
+
+	/* Parsed from params by req_parse(). */
+	const char	*method;
+	const char	*path;		/* decoded: SCRIPT_NAME + PATH_INFO */
+	const char	*query;
+	const char	*remote_addr;
+	const char	*user_agent;
+	const char	*accept_encoding;
+	const char	*request_start;	/* REQUEST_START ($msec), or NULL */
+	int		 is_head;
+
+	char		 id[REQ_ID_LEN + 1];	/* REQUEST_LOG_ID */
+	struct route	 route;
+	char		**env;		/* the handler's environ */
+	long long	 soft_deadline_ms; /* ms since the epoch */
+	long long	 hard_deadline_ms;
+	int		 redirects;	/* local redirects followed */
+
+	/* Outcome, for the access log. */
+	int		 status;
+	long long	 bytes;		/* body bytes sent */
+	int		 canceled;	/* the client went away */
+};
+
+/* Inputs of the environment that do not come from the front end. */
+struct req_env_extra {
+	char *const	*pairs;		/* "NAME=value", in rising priority */
+	size_t		 npairs;
+};
+
+enum req_err	 req_parse(struct req *);
+int		 req_header_too_large(const struct req *, size_t);
+enum req_err	 req_build_env(struct req *, const struct req_env_extra *);
+void		 req_id_format(char *, long long, uint64_t, uint32_t);
+size_t		 req_url_decode(char *, const char *, size_t);
+const char	*req_param(char **, const char *);
+
+#endif

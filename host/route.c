@@ -1,0 +1,134 @@
+/*
+ * route.c: matches the request path against the handlers in file order;
+ * the first match wins. An exact url matches only itself; a url ending in
+ * '/' matches everything below it and owns it (an unknown name under it is
+ * a 404, not a fall-through to a later handler). Pure: strings are built in
+ * the request's arena; whether files exist is for the caller to find out.
+ */
+#include <string.h>
+
+#include "route.h"
+
+/*
+ * Returns 1 if the n bytes of rel, a path relative to a handler's
+ * directory, stay inside it: no segment is "." or "..", and none starts
+ * with '.' (hidden files such as .git or .htaccess are never served).
+ */
+int
+route_path_is_safe(const char *rel, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (rel[i] == '\0')
+			return 0;
+		if ((i == 0 || rel[i - 1] == '/') && rel[i] == '.')
+			return 0;
+	}
+	return 1;
+}
+
+static char *
+join(struct arena *a, const char *dir, const char *rel, size_t n,
+    const char *suffix)
+{
+	size_t	 dl = strlen(dir), sl = strlen(suffix);
+	char	*p;
+
+	if ((p = arena_alloc(a, dl + 1 + n + sl + 1)) == NULL)
+		return NULL;
+	memcpy(p, dir, dl);
+	p[dl] = '/';
+	memcpy(p + dl + 1, rel, n);
+	memcpy(p + dl + 1 + n, suffix, sl + 1);
+	return p;
+}
+
+/* /app/NAME/rest under a dir or cgi handler. */
+static enum route_err
+match_named(const struct handler *h, struct arena *a, const char *path,
+    struct route *out)
+{
+	const char	*name = path + h->url_len, *slash;
+	size_t		 n;
+
+	slash = strchr(name, '/');
+	n = slash ? (size_t)(slash - name) : strlen(name);
+	if (n == 0)
+		return ROUTE_NOT_FOUND;
+	if (!route_path_is_safe(name, n))
+		return ROUTE_BAD_PATH;
+	out->script_name = arena_strndup(a, path, h->url_len + n);
+	out->path_info = slash ? slash : "";
+	out->file = join(a, h->target, name, n,
+	    h->kind == HANDLER_DIR ? ".so" : "");
+	out->is_module = h->kind == HANDLER_DIR;
+	if (out->script_name == NULL || out->file == NULL)
+		return ROUTE_NOMEM;
+	return ROUTE_OK;
+}
+
+/* /static/rest under a static_dir handler. */
+static enum route_err
+match_static(const struct handler *h, struct arena *a, const char *path,
+    struct route *out)
+{
+	const char	*rel = path + h->url_len;
+	size_t		 n = strlen(rel);
+
+	if (!route_path_is_safe(rel, n))
+		return ROUTE_BAD_PATH;
+	out->script_name = arena_strndup(a, h->url, h->url_len - 1);
+	out->path_info = rel - 1;
+	out->file = join(a, h->target, rel, n, "");
+	if (out->script_name == NULL || out->file == NULL)
+		return ROUTE_NOMEM;
+	return ROUTE_OK;
+}
+
+/*
+ * Finds the handler for path (decoded, starting with '/') and fills out.
+ * Returns ROUTE_OK, ROUTE_NOT_FOUND, ROUTE_BAD_PATH or ROUTE_NOMEM; on
+ * ROUTE_BAD_PATH and ROUTE_NOT_FOUND under a prefix, out->h is the handler
+ * that owns the url (for the logs).
+ */
+enum route_err
+route_match(const struct conf *c, struct arena *a, const char *path,
+    struct route *out)
+{
+	const struct handler *h;
+	size_t		 i;
+
+	memset(out, 0, sizeof(*out));
+	if (memchr(path, '\\', strlen(path)) != NULL)
+		return ROUTE_BAD_PATH;
+	for (i = 0; i < c->nhandlers; i++) {
+		h = &c->handlers[i];
+		if (!h->prefix ? strcmp(path, h->url) == 0 :
+		    strncmp(path, h->url, h->url_len) == 0)
+			break;
+	}
+	if (i == c->nhandlers)
+		return ROUTE_NOT_FOUND;
+	out->h = h;
+	switch (h->kind) {
+	case HANDLER_DIR:
+	case HANDLER_CGI:
+		return match_named(h, a, path, out);
+	case HANDLER_STATIC:
+		return match_static(h, a, path, out);
+	case HANDLER_MODULE:
+	case HANDLER_KIND_UNSET:
+		break;
+	}
+	out->file = h->target;
+	out->is_module = 1;
+	if (h->prefix) {
+		out->script_name = arena_strndup(a, h->url, h->url_len - 1);
+		out->path_info = path + h->url_len - 1;
+	} else {
+		out->script_name = h->url;
+		out->path_info = "";
+	}
+	return out->script_name ? ROUTE_OK : ROUTE_NOMEM;
+}

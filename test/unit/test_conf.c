@@ -1,0 +1,212 @@
+/* test_conf.c: value parsers and config validation with FILE:LINE. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "unit.h"
+
+static void
+sizes(void)
+{
+	long long	 v;
+
+	ASSERT(conf_parse_size("512", &v) == NULL);
+	ASSERT_EQ(v, 512);
+	ASSERT(conf_parse_size("8K", &v) == NULL);
+	ASSERT_EQ(v, 8192);
+	ASSERT(conf_parse_size("32M", &v) == NULL);
+	ASSERT_EQ(v, 32LL << 20);
+	ASSERT(conf_parse_size("1g", &v) == NULL);
+	ASSERT_EQ(v, 1LL << 30);
+	ASSERT(conf_parse_size("2MB", &v) == NULL);
+	ASSERT_EQ(v, 2LL << 20);
+	ASSERT(conf_parse_size("", &v) != NULL);
+	ASSERT(conf_parse_size("-1", &v) != NULL);
+	ASSERT(conf_parse_size("1T", &v) != NULL);
+	ASSERT(conf_parse_size("12 K", &v) != NULL);
+	ASSERT(conf_parse_size("99999999999999999999", &v) != NULL);
+	ASSERT(conf_parse_size("9223372036854775807G", &v) != NULL);
+}
+
+static void
+durations(void)
+{
+	long long	 v;
+
+	ASSERT(conf_parse_duration_ms("500ms", &v) == NULL);
+	ASSERT_EQ(v, 500);
+	ASSERT(conf_parse_duration_ms("60s", &v) == NULL);
+	ASSERT_EQ(v, 60000);
+	ASSERT(conf_parse_duration_ms("10m", &v) == NULL);
+	ASSERT_EQ(v, 600000);
+	ASSERT(conf_parse_duration_ms("1h30m", &v) == NULL);
+	ASSERT_EQ(v, 5400000);
+	ASSERT(conf_parse_duration_ms("4d 5h", &v) == NULL);
+	ASSERT_EQ(v, 4 * 86400000LL + 5 * 3600000LL);
+	ASSERT(conf_parse_duration_ms("7", &v) == NULL);
+	ASSERT_EQ(v, 7000);
+	ASSERT(conf_parse_duration_ms("7 s", &v) != NULL);
+	ASSERT(conf_parse_duration_ms("5x", &v) != NULL);
+	ASSERT(conf_parse_duration_ms("", &v) != NULL);
+	ASSERT(conf_parse_duration_ms("1s5", &v) != NULL);
+	ASSERT(conf_parse_duration_ms("5msec", &v) != NULL);
+}
+
+static void
+bools(void)
+{
+	long long	 v;
+
+	ASSERT(conf_parse_bool("on", &v) == NULL);
+	ASSERT_EQ(v, 1);
+	ASSERT(conf_parse_bool("No", &v) == NULL);
+	ASSERT_EQ(v, 0);
+	ASSERT(conf_parse_bool("maybe", &v) != NULL);
+}
+
+static char	 dir[] = "/tmp/test_conf.XXXXXX";
+
+static struct conf *
+load(const char *text, struct buf *errors)
+{
+	struct conf	*c = NULL;
+
+	buf_reset(errors);
+	conf_load_string("t.ini", dir, text, &c, errors);
+	return c;
+}
+
+static void
+defaults_and_merge(void)
+{
+	struct buf	 e;
+	struct conf	*c;
+
+	buf_init(&e);
+	c = load("[app]\nworkers = 3\nrequest_timeout = 2s\n"
+	    "max_request_size = 1M\n"
+	    "[env_variables]\nFOO = bar baz\n"
+	    "[handler a]\nurl = /a\nmodule = m.so\ntimeout = 5s\n"
+	    "[handler s]\nurl = /s/\nstatic_dir = .\n", &e);
+	ASSERT(c != NULL);
+	ASSERT_EQ(c->workers, 3);
+	ASSERT_STR(c->version, "1");
+	ASSERT_EQ(c->limits.deadline_grace_ms, 500);
+	ASSERT_EQ(c->limits.expiration_s, 600);
+	ASSERT_EQ(c->nhandlers, 2);
+	ASSERT_EQ(c->handlers[0].limits.request_timeout_ms, 5000);
+	ASSERT_EQ(c->handlers[0].limits.max_request_bytes, 1 << 20);
+	ASSERT_EQ(c->handlers[1].limits.request_timeout_ms, 2000);
+	ASSERT_EQ(c->handlers[1].prefix, 1);
+	ASSERT_EQ(c->nenv, 1);
+	ASSERT_STR(c->env[0].pair, "FOO=bar baz");
+	ASSERT(c->listen[0] == '/');
+	conf_free(c);
+	buf_free(&e);
+}
+
+static void
+every_error_with_line(void)
+{
+	struct buf	 e;
+	struct conf	*c;
+
+	buf_init(&e);
+	c = load("[app]\n"			/* 1 */
+	    "workers = lots\n"			/* 2 */
+	    "bogus = 1\n"			/* 3 */
+	    "request_timeout = 5 parsecs\n"	/* 4 */
+	    "[handler a]\n"			/* 5 */
+	    "url = /a\n"			/* 6 */
+	    "module = missing.so\n"		/* 7 */
+	    "[handler a]\n"			/* 8 */
+	    "url = /b\n"			/* 9 */
+	    "[handler c]\n"			/* 10 */
+	    "module = m.so\n"			/* 11 */
+	    "just a line\n"			/* 12 */
+	    "[weird]\n"				/* 13 */
+	    "workers = 2\n", &e);		/* 14 */
+	ASSERT(c == NULL);
+	ASSERT(strstr(e.data, "t.ini:2: workers = lots") != NULL);
+	ASSERT(strstr(e.data, "t.ini:3: unknown key \"bogus\"") != NULL);
+	ASSERT(strstr(e.data, "t.ini:4: request_timeout") != NULL);
+	ASSERT(strstr(e.data, "t.ini:7: ") != NULL);
+	ASSERT(strstr(e.data, "missing.so") != NULL);
+	ASSERT(strstr(e.data, "t.ini:8: duplicate handler name \"a\"") !=
+	    NULL);
+	ASSERT(strstr(e.data, "t.ini:10: handler c: missing url") != NULL);
+	ASSERT(strstr(e.data, "t.ini:12: expected NAME = VALUE") != NULL);
+	ASSERT(strstr(e.data, "t.ini:13: unknown section [weird]") != NULL);
+	buf_free(&e);
+}
+
+static void
+more_errors(void)
+{
+	struct buf	 e;
+	struct conf	*c;
+
+	buf_init(&e);
+	c = load("[app]\nworkers = 2\nworkers = 3\nversion = V.1\n"
+	    "max_header_size = 1\n"
+	    "[handler x]\nurl = x\nmodule = m.so\ndir = .\n"
+	    "[handler y]\nurl = /y\ndir = .\n", &e);
+	ASSERT(c == NULL);
+	ASSERT(strstr(e.data, "t.ini:3: duplicate key \"workers\"") != NULL);
+	ASSERT(strstr(e.data, "t.ini:4: version") != NULL);
+	ASSERT(strstr(e.data, "t.ini:5: max_header_size = 1: out of range")
+	    != NULL);
+	ASSERT(strstr(e.data, "t.ini:9: dir: a handler takes one of") !=
+	    NULL);
+	ASSERT(strstr(e.data, "must start with '/'") != NULL);
+	ASSERT(strstr(e.data, "url = /y must end with '/'") != NULL);
+	buf_free(&e);
+}
+
+static void
+long_lines_and_sections(void)
+{
+	struct buf	 e;
+	struct conf	*c;
+	char		 text[9000];
+
+	buf_init(&e);
+	snprintf(text, sizeof(text), "[app]\nhsts = %05000d\n[handler "
+	    "a_really_long_handler_name_that_inih_would_truncate_x]\n"
+	    "url = /z\nmodule = m.so\n", 0);
+	c = load(text, &e);
+	ASSERT(c == NULL);
+	ASSERT(strstr(e.data, "t.ini:2: line longer than") != NULL);
+	buf_free(&e);
+	buf_init(&e);
+	c = load("[handler a_really_long_handler_name_that_inih_would_"
+	    "truncate_x]\nurl = /z\nmodule = m.so\n", &e);
+	ASSERT(c != NULL);
+	ASSERT_STR(c->handlers[0].name, "a_really_long_handler_name_that_"
+	    "inih_would_truncate_x");
+	conf_free(c);
+	buf_free(&e);
+}
+
+int
+main(void)
+{
+	char	 path[64];
+	FILE	*fp;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/m.so", dir);
+	if ((fp = fopen(path, "w")) != NULL)
+		fclose(fp);
+	RUN(sizes);
+	RUN(durations);
+	RUN(bools);
+	RUN(defaults_and_merge);
+	RUN(every_error_with_line);
+	RUN(more_errors);
+	RUN(long_lines_and_sections);
+	unlink(path);
+	rmdir(dir);
+	return unit_done();
+}

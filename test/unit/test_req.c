@@ -1,0 +1,151 @@
+/* test_req.c: params to environ, and request ids. */
+#include <stdlib.h>
+
+#include "req.h"
+#include "unit.h"
+
+static const char *
+get(char **env, const char *name)
+{
+	size_t	 n = strlen(name);
+
+	for (; *env != NULL; env++)
+		if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
+			return *env + n + 1;
+	return NULL;
+}
+
+static size_t
+count(char **env, const char *name)
+{
+	size_t	 n = strlen(name), c = 0;
+
+	for (; *env != NULL; env++)
+		if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
+			c++;
+	return c;
+}
+
+static void
+merge_and_filter(void)
+{
+	char		*params[] = {
+		"FCGI_ROLE=RESPONDER", "REQUEST_METHOD=POST",
+		"HTTP_COOKIE=a=1", "HTTP_X_A=one", "HTTP_COOKIE=b=2",
+		"HTTP_X_A=two", "HTTP_PROXY=http://evil:8080",
+		"CONTENT_TYPE=", "CONTENT_LENGTH=", "PATH_INFO=",
+		"HTTP_CONTENT_LENGTH=5", "REQUEST_START=1.5", "HTTPS=",
+		NULL
+	};
+	char		*extra[] = { "A=1", "REQUEST_METHOD=GET", "HTTP_X_A" };
+	struct req_env_extra x = { extra, 3 };
+	struct req	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.arena = arena_new(1024);
+	r.params = params;
+	ASSERT_EQ(req_build_env(&r, &x), REQ_OK);
+	ASSERT_STR(get(r.env, "HTTP_COOKIE"), "a=1; b=2");
+	ASSERT_EQ(count(r.env, "HTTP_COOKIE"), 1);
+	ASSERT(get(r.env, "HTTP_X_A") == NULL);
+	ASSERT(get(r.env, "HTTP_PROXY") == NULL);
+	ASSERT(get(r.env, "FCGI_ROLE") == NULL);
+	ASSERT(get(r.env, "CONTENT_TYPE") == NULL);
+	ASSERT(get(r.env, "CONTENT_LENGTH") == NULL);
+	ASSERT(get(r.env, "PATH_INFO") == NULL);
+	ASSERT(get(r.env, "HTTPS") == NULL);
+	ASSERT(get(r.env, "HTTP_CONTENT_LENGTH") == NULL);
+	ASSERT(get(r.env, "REQUEST_START") == NULL);
+	ASSERT_STR(get(r.env, "QUERY_STRING"), "");
+	ASSERT_STR(get(r.env, "REQUEST_METHOD"), "GET");
+	ASSERT_STR(get(r.env, "A"), "1");
+	arena_free(r.arena);
+}
+
+static void
+nothing_left_from_previous_request(void)
+{
+	char		*p1[] = { "HTTP_AUTHORIZATION=Bearer secret",
+			    "HTTP_COOKIE=session=1", "QUERY_STRING=a", NULL };
+	char		*p2[] = { "QUERY_STRING=b", NULL };
+	struct req_env_extra x = { NULL, 0 };
+	struct req	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.arena = arena_new(256);
+	r.params = p1;
+	ASSERT_EQ(req_build_env(&r, &x), REQ_OK);
+	ASSERT_STR(get(r.env, "HTTP_AUTHORIZATION"), "Bearer secret");
+	arena_reset(r.arena);
+	r.params = p2;
+	ASSERT_EQ(req_build_env(&r, &x), REQ_OK);
+	ASSERT(get(r.env, "HTTP_AUTHORIZATION") == NULL);
+	ASSERT(get(r.env, "HTTP_COOKIE") == NULL);
+	ASSERT_STR(get(r.env, "QUERY_STRING"), "b");
+	ASSERT(r.env[1] == NULL);
+	arena_free(r.arena);
+}
+
+static void
+parse_path(void)
+{
+	char		*p1[] = { "SCRIPT_NAME=/app/x", "PATH_INFO=/y z",
+			    "REQUEST_METHOD=HEAD", NULL };
+	char		*p2[] = { "REQUEST_URI=/a%20b/c?q=1", NULL };
+	char		*p3[] = { "HTTP_X=0123456789", NULL };
+	struct req	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.arena = arena_new(256);
+	r.params = p1;
+	ASSERT_EQ(req_parse(&r), REQ_OK);
+	ASSERT_STR(r.path, "/app/x/y z");
+	ASSERT_EQ(r.is_head, 1);
+	ASSERT_STR(r.query, "");
+	r.params = p2;
+	ASSERT_EQ(req_parse(&r), REQ_OK);
+	ASSERT_STR(r.path, "/a b/c");
+	ASSERT_STR(r.method, "GET");
+	r.params = p3;
+	ASSERT_EQ(req_header_too_large(&r, 10), 0);
+	ASSERT_EQ(req_header_too_large(&r, 9), 1);
+	arena_free(r.arena);
+}
+
+static void
+url_decode(void)
+{
+	char	 s[32];
+
+	strcpy(s, "%41%2f%zz%4");
+	ASSERT_EQ(req_url_decode(s, s, strlen(s)), 7);
+	ASSERT_STR(s, "A/%zz%4");
+}
+
+static void
+ids_sort_by_start_and_are_unique(void)
+{
+	char	 a[REQ_ID_LEN + 1], b[REQ_ID_LEN + 1], c[REQ_ID_LEN + 1];
+	size_t	 i;
+
+	req_id_format(a, 1700000000000000LL, 0xdeadbeefULL, 1);
+	req_id_format(b, 1700000000000001LL, 0x1ULL, 1);
+	req_id_format(c, 1700000000000001LL, 0x1ULL, 2);
+	ASSERT_EQ(strlen(a), REQ_ID_LEN);
+	for (i = 0; i < REQ_ID_LEN; i++)
+		ASSERT(strchr("0123456789abcdef", a[i]) != NULL);
+	ASSERT(strcmp(a, b) < 0);
+	ASSERT(strcmp(b, c) < 0);
+	ASSERT(strncmp(a, "00060a24181e4000", 16) == 0);
+}
+
+int
+main(void)
+{
+	RUN(merge_and_filter);
+	RUN(nothing_left_from_previous_request);
+	RUN(parse_path);
+	RUN(url_decode);
+	RUN(ids_sort_by_start_and_are_unique);
+	return unit_done();
+}
