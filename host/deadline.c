@@ -1,0 +1,489 @@
+/*
+ * deadline.c: the watchdog. Every worker (and --request, and CGI mode) runs
+ * one watchdog thread beside the thread that serves requests. While a
+ * request is in progress it:
+ *
+ * - at the soft deadline marks the request done (WC_DEADLINE_EXCEEDED),
+ *   makes wc_done_fd() readable and, if a module is running, sends the
+ *   serving thread WC_DEADLINE_SIGNAL. The host's action for the signal
+ *   is installed without SA_RESTART, so sleep, read, poll and connect in
+ *   the handler return EINTR; it also records the handler's backtrace,
+ *   which the watchdog then logs (a slow log without ptrace);
+ * - at the hard deadline (soft + deadline_grace), if the module has still
+ *   not returned, answers 500 itself and ends the worker (crash.c); the
+ *   master starts a new one. Stuck code cannot be unwound safely;
+ * - once the request is older than WATCH_AFTER_MS, polls the connection
+ *   for POLLRDHUP: nginx closes it when the client goes away (it never
+ *   sends FCGI_ABORT_REQUEST), and the request becomes WC_CANCELED.
+ *
+ * The serving thread pays almost nothing per request: deadline_begin() and
+ * deadline_end() are a few atomic stores, with no system call and no
+ * wake-up. The watchdog looks again every TICK_MS and parks after
+ * PARK_AFTER_MS without requests; only then does a new request write to an
+ * eventfd to wake it.
+ *
+ * Signalling is a handshake on `phase` so that WC_DEADLINE_SIGNAL never
+ * reaches the serving thread outside the handler, where an EINTR would
+ * break libfcgi's socket I/O: the watchdog signals only after moving phase
+ * from HANDLER to SIGNALING, and a handler returning meanwhile waits until
+ * the signal has been delivered.
+ */
+#include <sys/eventfd.h>
+
+#include <errno.h>
+#include <execinfo.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crash.h"
+#include "deadline.h"
+#include "log.h"
+#include "req.h"
+#include "warmcgi.h"
+
+#define TICK_MS		50	/* longest sleep while serving */
+#define WATCH_AFTER_MS	5	/* age before the connection is polled */
+#define PARK_AFTER_MS	1000	/* idle time before parking */
+
+enum phase {
+	PHASE_IDLE,		/* no request */
+	PHASE_HOST,		/* host code serves the request */
+	PHASE_HANDLER,		/* a module's main() runs */
+	PHASE_SIGNALING,	/* the watchdog is sending the signal */
+	PHASE_SIGNALED,		/* sent; main() still runs */
+	PHASE_DOOMED		/* the worker answers 500 and ends */
+};
+
+static struct {
+	_Atomic unsigned	 seq;		/* nonzero while serving */
+	_Atomic int		 phase;
+	_Atomic long long	 soft_ms;	/* deadlines, ms since epoch */
+	_Atomic long long	 hard_ms;
+	_Atomic long long	 start_ms;
+	_Atomic long long	 grace_ms;
+	_Atomic int		 conn_fd;	/* -1: nothing to watch */
+	_Atomic int		 err;		/* WC_OK, WC_CANCELED, ... */
+	_Atomic int		 parked;	/* the watchdog sleeps */
+	_Atomic int		 done_written;	/* done_efd holds a count */
+	_Atomic int		 bt_ready;	/* bt[] holds a backtrace */
+	struct req *_Atomic	 req;
+	pthread_t		 main_thread;
+	int			 wake_efd;	/* wakes the watchdog */
+	int			 done_efd;	/* wc_done_fd() */
+	unsigned		 counter;	/* last seq handed out */
+	void			*bt[DEADLINE_BT_MAX];
+	int			 bt_n;
+} dl = { .conn_fd = -1, .wake_efd = -1, .done_efd = -1 };
+
+/*
+ * Returns the wall-clock time in milliseconds since the epoch.
+ */
+long long
+deadline_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+efd_write(int fd)
+{
+	uint64_t	 one = 1;
+
+	while (write(fd, &one, sizeof(one)) == -1 && errno == EINTR)
+		;
+}
+
+static void
+efd_drain(int fd)
+{
+	uint64_t	 v;
+
+	while (read(fd, &v, sizeof(v)) == -1 && errno == EINTR)
+		;
+}
+
+/*
+ * The host's action for WC_DEADLINE_SIGNAL: record where the handler is
+ * and return, which makes the interrupted system call fail with EINTR.
+ */
+static void
+on_deadline_signal(int sig, siginfo_t *si, void *uctx)
+{
+	int	 saved = errno;
+
+	(void)sig;
+	(void)uctx;
+	if (si->si_code == SI_QUEUE &&
+	    (unsigned)si->si_value.sival_int == atomic_load(&dl.seq) &&
+	    !atomic_load(&dl.bt_ready)) {
+		dl.bt_n = backtrace(dl.bt, DEADLINE_BT_MAX);
+		atomic_store(&dl.bt_ready, 1);
+		efd_write(dl.wake_efd);
+	}
+	errno = saved;
+}
+
+/* Marks request seq done with why, once, and wakes the handler. */
+static void
+fire(unsigned seq, int why)
+{
+	int	 expected = WC_OK, phase = PHASE_HANDLER;
+	union sigval v;
+
+	atomic_compare_exchange_strong(&dl.err, &expected, why);
+	if (!atomic_exchange(&dl.done_written, 1))
+		efd_write(dl.done_efd);
+	if (atomic_load(&dl.seq) != seq ||
+	    !atomic_compare_exchange_strong(&dl.phase, &phase,
+	    PHASE_SIGNALING))
+		return;
+	v.sival_int = (int)seq;
+	pthread_sigqueue(dl.main_thread, WC_DEADLINE_SIGNAL, v);
+	atomic_store(&dl.phase, PHASE_SIGNALED);
+}
+
+static void
+log_backtrace(void)
+{
+	struct req	*r = atomic_load(&dl.req);
+	char		 text[8192];
+	struct sb	 sb;
+
+	if (r == NULL)
+		return;
+	sb_init(&sb, text, sizeof(text) - 1);
+	sb_str(&sb, "\"backtrace\":");
+	crash_format_backtrace(&sb, dl.bt, dl.bt_n, 1);
+	text[sb.len] = '\0';
+	log_req_extra(r, LOG_LEVEL_WARNING, text, "request passed its soft "
+	    "deadline; the handler was at the backtrace shown");
+}
+
+/* Waits on the wake eventfd and, if fd >= 0, the connection. */
+static int
+wait_for(int fd, long long timeout_ms)
+{
+	struct pollfd	 p[2];
+	nfds_t		 n = 1;
+
+	p[0].fd = dl.wake_efd;
+	p[0].events = POLLIN;
+	if (fd >= 0) {
+		p[1].fd = fd;
+		p[1].events = POLLRDHUP;
+		p[1].revents = 0;
+		n = 2;
+	}
+	if (timeout_ms > TICK_MS)
+		timeout_ms = TICK_MS;
+	if (timeout_ms < 0)
+		timeout_ms = 0;
+	if (poll(p, n, (int)timeout_ms) <= 0)
+		return 0;
+	if (p[0].revents & POLLIN)
+		efd_drain(dl.wake_efd);
+	return n == 2 && (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static void
+park(void)
+{
+	struct pollfd	 p = { .fd = dl.wake_efd, .events = POLLIN };
+
+	atomic_store(&dl.parked, 1);
+	if (atomic_load(&dl.seq) == 0)
+		while (poll(&p, 1, -1) == -1 && errno == EINTR)
+			;
+	atomic_store(&dl.parked, 0);
+	efd_drain(dl.wake_efd);
+}
+
+static void *
+watchdog(void *arg)
+{
+	unsigned	 seq, last = 0;
+	long long	 now, next, idle_since = 0, soft, hard, start;
+	int		 soft_fired = 0, cancel_fired = 0, phase, fd, watch;
+
+	(void)arg;
+	crash_altstack();
+	for (;;) {
+		if (atomic_load(&dl.bt_ready) == 1) {
+			log_backtrace();
+			atomic_store(&dl.bt_ready, 2);
+		}
+		seq = atomic_load(&dl.seq);
+		now = deadline_now_ms();
+		if (seq == 0) {
+			if (idle_since == 0)
+				idle_since = now;
+			if (now - idle_since >= PARK_AFTER_MS) {
+				park();
+				idle_since = 0;
+			} else {
+				wait_for(-1, TICK_MS);
+			}
+			continue;
+		}
+		idle_since = 0;
+		if (seq != last) {
+			last = seq;
+			soft_fired = cancel_fired = 0;
+		}
+		soft = atomic_load(&dl.soft_ms);
+		hard = atomic_load(&dl.hard_ms);
+		start = atomic_load(&dl.start_ms);
+		phase = atomic_load(&dl.phase);
+		fd = atomic_load(&dl.conn_fd);
+		if (!soft_fired && now >= soft) {
+			fire(seq, WC_DEADLINE_EXCEEDED);
+			soft_fired = 1;
+		}
+		if (now >= hard && phase >= PHASE_HANDLER &&
+		    atomic_load(&dl.seq) == seq && deadline_doom())
+			crash_hard_deadline();
+		next = now + TICK_MS;
+		if (!soft_fired && soft < next)
+			next = soft;
+		if (hard < next)
+			next = hard;
+		watch = fd >= 0 && !cancel_fired && now >= start + WATCH_AFTER_MS;
+		if (fd >= 0 && !cancel_fired && !watch &&
+		    start + WATCH_AFTER_MS < next)
+			next = start + WATCH_AFTER_MS;
+		if (wait_for(watch ? fd : -1, next - now) &&
+		    atomic_load(&dl.seq) == seq) {
+			fire(seq, WC_CANCELED);
+			cancel_fired = 1;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Sets up the calling thread as the serving thread: eventfds, the action
+ * for WC_DEADLINE_SIGNAL, and the watchdog thread. Call once per process.
+ * Returns 0, or -1 with errno set.
+ */
+int
+deadline_init(void)
+{
+	struct sigaction sa;
+	pthread_attr_t	 attr;
+	pthread_t	 t;
+	sigset_t	 all, old;
+	void		*frames[2];
+	int		 rc;
+
+	dl.main_thread = pthread_self();
+	dl.wake_efd = eventfd(0, EFD_CLOEXEC);
+	dl.done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (dl.wake_efd == -1 || dl.done_efd == -1)
+		return -1;
+	backtrace(frames, 2);	/* loads libgcc_s now, not in a signal */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_deadline_signal;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;	/* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(WC_DEADLINE_SIGNAL, &sa, NULL) == -1)
+		return -1;
+	/* The watchdog takes no signals but crashes of its own. */
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 << 10);
+	rc = pthread_create(&t, &attr, watchdog, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Starts watching request r: its deadlines (r->soft_deadline_ms and
+ * r->hard_deadline_ms) and, when conn_fd >= 0, its connection. Costs no
+ * system call unless the watchdog is parked.
+ */
+void
+deadline_begin(struct req *r, int conn_fd)
+{
+	if (atomic_exchange(&dl.done_written, 0))
+		efd_drain(dl.done_efd);
+	atomic_store(&dl.bt_ready, 0);
+	atomic_store(&dl.req, r);
+	atomic_store(&dl.soft_ms, r->soft_deadline_ms);
+	atomic_store(&dl.hard_ms, r->hard_deadline_ms);
+	atomic_store(&dl.grace_ms, r->hard_deadline_ms - r->soft_deadline_ms);
+	atomic_store(&dl.start_ms, r->start_us / 1000);
+	atomic_store(&dl.conn_fd, conn_fd);
+	atomic_store(&dl.err, WC_OK);
+	atomic_store(&dl.phase, PHASE_HOST);
+	if (++dl.counter == 0)
+		dl.counter = 1;
+	atomic_store(&dl.seq, dl.counter);
+	if (atomic_load(&dl.parked))
+		efd_write(dl.wake_efd);
+}
+
+/*
+ * Stops watching the current request.
+ */
+void
+deadline_end(void)
+{
+	atomic_store(&dl.seq, 0);
+	atomic_store(&dl.phase, PHASE_IDLE);
+	atomic_store(&dl.conn_fd, -1);
+	atomic_store(&dl.req, NULL);
+}
+
+/*
+ * Marks the start of a module's main(): from now on the deadline signal
+ * and the hard deadline apply.
+ */
+void
+deadline_enter_handler(void)
+{
+	atomic_store(&dl.phase, PHASE_HANDLER);
+}
+
+/*
+ * Marks the end of main(). If the watchdog is signalling, waits until the
+ * signal has been delivered; if it doomed the worker, never returns.
+ */
+void
+deadline_leave_handler(void)
+{
+	int	 phase = PHASE_HANDLER;
+
+	while (!atomic_compare_exchange_strong(&dl.phase, &phase,
+	    PHASE_HOST)) {
+		if (phase == PHASE_DOOMED)
+			for (;;)
+				pause();
+		if (phase == PHASE_SIGNALED) {
+			/* A system call delivers the pending signal. */
+			sched_yield();
+			atomic_store(&dl.phase, PHASE_HOST);
+			return;
+		}
+		sched_yield();
+		phase = PHASE_HANDLER;
+	}
+}
+
+/*
+ * Returns 1 while a module's main() runs.
+ */
+int
+deadline_in_handler(void)
+{
+	int	 p = atomic_load(&dl.phase);
+
+	return p == PHASE_HANDLER || p == PHASE_SIGNALING ||
+	    p == PHASE_SIGNALED;
+}
+
+/*
+ * Claims the current request for an answer of last resort (hard deadline,
+ * crash). Returns 1 if this caller won it; 0 if the worker is already
+ * doomed. Async-signal-safe.
+ */
+int
+deadline_doom(void)
+{
+	int	 p = atomic_load(&dl.phase);
+
+	while (p != PHASE_DOOMED)
+		if (atomic_compare_exchange_weak(&dl.phase, &p, PHASE_DOOMED))
+			return 1;
+	return 0;
+}
+
+/*
+ * Returns WC_OK, WC_CANCELED or WC_DEADLINE_EXCEEDED for the current
+ * request; a deadline just passed counts even before the watchdog acts.
+ */
+int
+deadline_err(void)
+{
+	int	 e = atomic_load(&dl.err);
+
+	if (e == WC_OK && atomic_load(&dl.seq) != 0 &&
+	    deadline_now_ms() >= atomic_load(&dl.soft_ms)) {
+		atomic_compare_exchange_strong(&dl.err, &e,
+		    WC_DEADLINE_EXCEEDED);
+		e = atomic_load(&dl.err);
+	}
+	return e;
+}
+
+/*
+ * Returns the descriptor that is readable once the request is done.
+ */
+int
+deadline_done_fd(void)
+{
+	return dl.done_efd;
+}
+
+/*
+ * Returns the current soft deadline in ms since the epoch.
+ */
+long long
+deadline_soft_ms(void)
+{
+	return atomic_load(&dl.soft_ms);
+}
+
+/*
+ * Moves the deadline to ms from now if that is earlier; the hard deadline
+ * moves with it. Returns 0, or -1 if ms is negative.
+ */
+int
+deadline_set_timeout_ms(long long ms)
+{
+	long long	 soft;
+	struct req	*r;
+
+	if (ms < 0)
+		return -1;
+	soft = deadline_now_ms() + ms;
+	if (soft >= atomic_load(&dl.soft_ms))
+		return 0;
+	atomic_store(&dl.hard_ms, soft + atomic_load(&dl.grace_ms));
+	atomic_store(&dl.soft_ms, soft);
+	if ((r = atomic_load(&dl.req)) != NULL) {
+		r->soft_deadline_ms = soft;
+		r->hard_deadline_ms = soft + atomic_load(&dl.grace_ms);
+	}
+	efd_write(dl.wake_efd);
+	return 0;
+}
+
+/*
+ * Returns the request being served, or NULL. Async-signal-safe.
+ */
+struct req *
+deadline_req(void)
+{
+	return atomic_load(&dl.req);
+}

@@ -1,0 +1,521 @@
+/*
+ * module.c: handler modules. module_load() dlopens a .so (RTLD_NOW, so a
+ * missing symbol is an error now, not a crash at the first request;
+ * RTLD_LOCAL, so handlers cannot capture each other's symbols) and finds
+ * its main(). module_call() runs main() as a CGI program would run:
+ *
+ * - environ is the request's environment;
+ * - stdin reads the body, stdout and stderr are collected in memory. The C
+ *   streams are fopencookie() FILEs installed once per process, so a C
+ *   handler's printf costs no system call. File descriptors 0, 1 and 2 are
+ *   memfds too (fd 0 holds the body), for handlers that write(1) directly:
+ *   C++ iostreams bound to fd 1, Rust's std::io, system(). Before any
+ *   cookie write we fold what reached fd 1 into the buffer, so the two
+ *   kinds of output keep their order;
+ * - exit(), _exit() and _Exit() are interposed: called inside main() they
+ *   end the request, not the worker (see shared/notes, "Interposing exit").
+ *
+ * Runs in the worker's main thread; deadline.c tracks the call so that a
+ * crash or the hard deadline answers for it.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdio_ext.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deadline.h"
+#include "module.h"
+#include "warmcgi.h"
+
+typedef int (*main_fn)(int, char **, char **);
+
+struct module {
+	char		*path;
+	void		*dl;
+	main_fn		 main;
+	dev_t		 dev;		/* identity when loaded, to notice */
+	ino_t		 ino;		/* a replaced file */
+	struct timespec	 mtime;
+};
+
+struct capture {
+	struct buf	 out;		/* stdout of the current call */
+	struct buf	 err;		/* stderr of the current call */
+	size_t		 max_out;	/* collect no more than this */
+	int		 overflow;	/* stdout went past max_out */
+	FILE		*out_fp;	/* cookie streams, installed as */
+	FILE		*err_fp;	/* stdout, stderr and stdin */
+	FILE		*in_fp;
+	int		 out_closed;	/* the handler fclose()d one */
+	int		 err_closed;
+	int		 in_closed;
+	int		 out_drained;	/* fd 1 folded in at the last flush */
+	const char	*in_data;	/* the body, for the stdin cookie */
+	size_t		 in_len;
+	size_t		 in_pos;
+	int		 fd0_body;	/* fd 0 holds the body (else empty) */
+};
+
+#define ERR_MAX		(1 << 20)	/* stderr kept per call */
+#define OUT_KEEP	(4 << 20)	/* buffer kept between calls */
+
+static __thread sigjmp_buf *exit_jb;	/* set while main() runs */
+static __thread int exit_status;
+
+extern char **environ;
+
+static void
+copy_err(char *err, size_t errlen, const char *what, const char *detail)
+{
+	snprintf(err, errlen, "%s: %s", what, detail ? detail : "unknown");
+}
+
+/*
+ * Loads the module at path and finds its main(). Returns the module, or
+ * NULL with the reason in err (errlen bytes). Release with module_free().
+ */
+struct module *
+module_load(const char *path, char *err, size_t errlen)
+{
+	struct module	*m;
+	struct stat	 st;
+
+	if (stat(path, &st) == -1) {
+		copy_err(err, errlen, path, strerror(errno));
+		return NULL;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->path = strdup(path)) == NULL) {
+		free(m);
+		copy_err(err, errlen, path, "out of memory");
+		return NULL;
+	}
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->mtime = st.st_mtim;
+	if ((m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(err, errlen, "%s", dlerror());
+		module_free(m);
+		return NULL;
+	}
+	dlerror();
+	if ((m->main = (main_fn)dlsym(m->dl, "main")) == NULL) {
+		copy_err(err, errlen, path, "no main() exported (build with "
+		    "cc -shared -fPIC and keep main visible)");
+		module_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/*
+ * Unloads a module and releases it.
+ */
+void
+module_free(struct module *m)
+{
+	if (m == NULL)
+		return;
+	if (m->dl != NULL)
+		dlclose(m->dl);
+	free(m->path);
+	free(m);
+}
+
+/*
+ * Returns the path the module was loaded from.
+ */
+const char *
+module_path(const struct module *m)
+{
+	return m->path;
+}
+
+/*
+ * Returns 1 if the file at the module's path is no longer the one that was
+ * loaded (replaced by rename, or rewritten), 0 otherwise.
+ */
+int
+module_changed(const struct module *m)
+{
+	struct stat	 st;
+
+	if (stat(m->path, &st) == -1)
+		return 1;
+	return st.st_dev != m->dev || st.st_ino != m->ino ||
+	    st.st_mtim.tv_sec != m->mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != m->mtime.tv_nsec;
+}
+
+/*
+ * Checks that path loads and exports main() without loading it into this
+ * process: a child does the dlopen (constructors run there only). Returns
+ * 0, or -1 with the reason in err.
+ */
+int
+module_check(const char *path, char *err, size_t errlen)
+{
+	struct module	*m;
+	int		 fds[2], status;
+	pid_t		 pid;
+	ssize_t		 n;
+
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		copy_err(err, errlen, "pipe", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		copy_err(err, errlen, "fork", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		m = module_load(path, err, errlen);
+		if (m == NULL && write(fds[1], err, strlen(err)) < 0)
+			_exit(2);
+		_exit(m == NULL);
+	}
+	close(fds[1]);
+	n = read(fds[0], err, errlen - 1);
+	close(fds[0]);
+	err[n > 0 ? n : 0] = '\0';
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (n <= 0)
+		copy_err(err, errlen, path, WIFSIGNALED(status) ?
+		    "crashed while loading" : "failed to load");
+	return -1;
+}
+
+/* Puts a new memfd at fd (0, 1 or 2), without close-on-exec. */
+static int
+memfd_at(int fd, const char *name)
+{
+	int	 m;
+
+	if ((m = memfd_create(name, 0)) == -1)
+		return -1;
+	if (m != fd) {
+		if (dup2(m, fd) == -1) {
+			close(m);
+			return -1;
+		}
+		close(m);
+	}
+	return 0;
+}
+
+/*
+ * Cookie streams. They never fail from the handler's point of view: output
+ * past the limit is dropped and counted as overflow.
+ */
+static void
+append_out(struct capture *c, const char *p, size_t n)
+{
+	if (c->overflow || n > c->max_out - c->out.len) {
+		c->overflow = 1;
+		return;
+	}
+	if (buf_append(&c->out, p, n) == -1)
+		c->overflow = 1;
+}
+
+/*
+ * Moves what was written to fd (1 or 2) directly into the capture. A
+ * descriptor the handler closed is replaced. Costs one lseek() when there
+ * is nothing to move.
+ */
+static void
+drain_fd(struct capture *c, int fd)
+{
+	char	 chunk[65536];
+	off_t	 end, off = 0;
+	ssize_t	 n;
+
+	if ((end = lseek(fd, 0, SEEK_CUR)) <= 0) {
+		if (end == -1 && errno == EBADF)
+			memfd_at(fd, fd == 1 ? "warmcgi-stdout" :
+			    "warmcgi-stderr");
+		return;
+	}
+	while (off < end && (n = pread(fd, chunk, sizeof(chunk), off)) > 0) {
+		if (fd == 1)
+			append_out(c, chunk, (size_t)n);
+		else if (c->err.len < ERR_MAX)
+			buf_append(&c->err, chunk, (size_t)n);
+		off += n;
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1 || ftruncate(fd, 0) == -1)
+		memfd_at(fd, fd == 1 ? "warmcgi-stdout" : "warmcgi-stderr");
+}
+
+static ssize_t
+out_write(void *cookie, const char *p, size_t n)
+{
+	struct capture	*c = cookie;
+
+	drain_fd(c, 1);
+	c->out_drained = 1;
+	append_out(c, p, n);
+	return (ssize_t)n;
+}
+
+static ssize_t
+err_write(void *cookie, const char *p, size_t n)
+{
+	struct capture	*c = cookie;
+
+	if (c->err.len < ERR_MAX)
+		buf_append(&c->err, p, n);
+	return (ssize_t)n;
+}
+
+static ssize_t
+in_read(void *cookie, char *p, size_t n)
+{
+	struct capture	*c = cookie;
+
+	if (n > c->in_len - c->in_pos)
+		n = c->in_len - c->in_pos;
+	memcpy(p, c->in_data + c->in_pos, n);
+	c->in_pos += n;
+	return (ssize_t)n;
+}
+
+static int
+out_close(void *cookie)
+{
+	((struct capture *)cookie)->out_closed = 1;
+	return 0;
+}
+
+static int
+err_close(void *cookie)
+{
+	((struct capture *)cookie)->err_closed = 1;
+	return 0;
+}
+
+static int
+in_close(void *cookie)
+{
+	((struct capture *)cookie)->in_closed = 1;
+	return 0;
+}
+
+/* (Re)creates whichever cookie stream is missing or was closed. */
+static int
+install_streams(struct capture *c)
+{
+	cookie_io_functions_t out = { NULL, out_write, NULL, out_close };
+	cookie_io_functions_t err = { NULL, err_write, NULL, err_close };
+	cookie_io_functions_t in = { in_read, NULL, NULL, in_close };
+
+	if (c->out_fp == NULL || c->out_closed) {
+		if ((c->out_fp = fopencookie(c, "w", out)) == NULL)
+			return -1;
+		c->out_closed = 0;
+	}
+	if (c->err_fp == NULL || c->err_closed) {
+		if ((c->err_fp = fopencookie(c, "w", err)) == NULL)
+			return -1;
+		setvbuf(c->err_fp, NULL, _IONBF, 0);
+		c->err_closed = 0;
+	}
+	if (c->in_fp == NULL || c->in_closed) {
+		if ((c->in_fp = fopencookie(c, "r", in)) == NULL)
+			return -1;
+		c->in_closed = 0;
+	}
+	stdout = c->out_fp;
+	stderr = c->err_fp;
+	stdin = c->in_fp;
+	return 0;
+}
+
+/*
+ * Sets up the process for capturing handler stdio: memfds on descriptors
+ * 0, 1 and 2 and cookie streams for stdin, stdout and stderr. Whatever
+ * these descriptors were is replaced, so call it after log_open(). Returns
+ * the capture, or NULL with errno set.
+ */
+struct capture *
+capture_new(void)
+{
+	struct capture	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	buf_init(&c->out);
+	buf_init(&c->err);
+	if (memfd_at(0, "warmcgi-stdin") == -1 ||
+	    memfd_at(1, "warmcgi-stdout") == -1 ||
+	    memfd_at(2, "warmcgi-stderr") == -1 || install_streams(c) == -1) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Makes fd 0 read body (len bytes) from its start, then end-of-file. */
+static int
+set_fd0(struct capture *c, const char *body, size_t len)
+{
+	ssize_t	 n;
+	size_t	 off = 0;
+
+	if (len == 0 && !c->fd0_body)
+		return 0;
+	if (ftruncate(0, 0) == -1 && memfd_at(0, "warmcgi-stdin") == -1)
+		return -1;
+	while (off < len) {
+		if ((n = pwrite(0, body + off, len - off, (off_t)off)) <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	lseek(0, 0, SEEK_SET);
+	c->fd0_body = len > 0;
+	return 0;
+}
+
+/*
+ * Prepares a call: stdin reads body (len bytes), stdout collects at most
+ * max_out bytes. Returns 0, or -1 if the streams could not be set up.
+ */
+int
+capture_begin(struct capture *c, const char *body, size_t len,
+    size_t max_out)
+{
+	buf_trim(&c->out, OUT_KEEP);
+	buf_trim(&c->err, ERR_MAX);
+	c->overflow = 0;
+	c->out_drained = 0;
+	c->max_out = max_out;
+	c->in_data = body;
+	c->in_len = len;
+	c->in_pos = 0;
+	if (install_streams(c) == -1 || set_fd0(c, body, len) == -1)
+		return -1;
+	__fpurge(stdin);
+	clearerr(stdin);
+	clearerr(stdout);
+	clearerr(stderr);
+	return 0;
+}
+
+/*
+ * Ends a call: flushes the handler's streams and collects what it wrote to
+ * descriptors 1 and 2 directly.
+ */
+void
+capture_end(struct capture *c)
+{
+	c->out_drained = 0;
+	if (!c->out_closed)
+		fflush(c->out_fp);
+	if (!c->out_drained)
+		drain_fd(c, 1);
+	drain_fd(c, 2);
+}
+
+/*
+ * Returns what the last call wrote on stdout.
+ */
+struct buf *
+capture_out(struct capture *c)
+{
+	return &c->out;
+}
+
+/*
+ * Returns what the last call wrote on stderr.
+ */
+struct buf *
+capture_err(struct capture *c)
+{
+	return &c->err;
+}
+
+/*
+ * Returns 1 if the last call wrote more than capture_begin()'s max_out.
+ */
+int
+capture_overflowed(const struct capture *c)
+{
+	return c->overflow;
+}
+
+/*
+ * Calls the module's main() with env as environ and stdio set up by
+ * capture_begin(). Sets *status to what main() returned or passed to
+ * exit(). Returns MODULE_RETURNED or MODULE_EXITED. The caller calls
+ * capture_end() afterwards.
+ */
+enum module_end
+module_call(struct module *m, char **env, int *status)
+{
+	sigjmp_buf	 jb;
+	char		*argv[2];
+	char		**saved_env = environ;
+	volatile enum module_end how = MODULE_RETURNED;
+
+	argv[0] = m->path;
+	argv[1] = NULL;
+	environ = env;
+	exit_jb = &jb;
+	deadline_enter_handler();
+	if (sigsetjmp(jb, 1) == 0) {
+		*status = m->main(1, argv, env);
+	} else {
+		how = MODULE_EXITED;
+		*status = exit_status;
+	}
+	deadline_leave_handler();
+	exit_jb = NULL;
+	environ = saved_env;
+	return how;
+}
+
+/*
+ * The interposed exits. Inside a handler's main() they jump back to
+ * module_call(); anywhere else they are the C library's.
+ */
+static void
+leave_handler(int status)
+{
+	exit_status = status;
+	siglongjmp(*exit_jb, 1);
+}
+
+WC_API void
+exit(int status)
+{
+	void	(*real)(int);
+
+	if (exit_jb != NULL)
+		leave_handler(status);
+	real = (void (*)(int))dlsym(RTLD_NEXT, "exit");
+	real(status);
+	__builtin_unreachable();
+}
+
+WC_API void
+_exit(int status)
+{
+	if (exit_jb != NULL)
+		leave_handler(status);
+	_Exit(status);
+}

@@ -1,0 +1,36 @@
+/*
+ * module.h: loading handler shared objects and calling their main() with
+ * stdio redirected. Runs in workers (and in the master with preload = on).
+ */
+#ifndef WARMCGI_MODULE_H
+#define WARMCGI_MODULE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+struct module;
+struct capture;
+
+enum module_end {
+	MODULE_RETURNED,	/* main() returned */
+	MODULE_EXITED		/* main() called exit() or _exit() */
+};
+
+struct module	*module_load(const char *, char *, size_t);
+void		 module_free(struct module *);
+int		 module_changed(const struct module *);
+const char	*module_path(const struct module *);
+int		 module_check(const char *, char *, size_t);
+
+struct capture	*capture_new(void);
+int		 capture_begin(struct capture *, const char *, size_t, size_t);
+void		 capture_end(struct capture *);
+struct buf	*capture_out(struct capture *);
+struct buf	*capture_err(struct capture *);
+int		 capture_overflowed(const struct capture *);
+
+enum module_end	 module_call(struct module *, char **, int *);
+
+#endif

@@ -1,0 +1,960 @@
+/*
+ * pipeline.c: the one path every request takes. A transport (worker.c for
+ * FastCGI, cli.c for --request and CGI mode) fills a struct req and calls
+ * pipeline_serve(), which:
+ *
+ *   1. parses the parameters and routes the decoded path (route.c);
+ *   2. enforces the limits: header field size (400), unknown path (404),
+ *      time spent waiting for a worker (503), body size (413);
+ *   3. reads the body, starts the deadlines (deadline.c) and builds the
+ *      handler's environment (req.c);
+ *   4. runs the handler: a module's main() (module.c), a classic CGI
+ *      process (cgi.c) or a static file (static.c);
+ *   5. parses the CGI response (cgiresp.c): 502 when malformed or its
+ *      header is too large, 500 when the body is too large; serves a local
+ *      redirect internally; turns an NPH status line into the status;
+ *   6. sends it: gzip (gzip.c), Vary, HSTS, Content-Length; HEAD without
+ *      a body;
+ *   7. logs the handler's stderr and the access record (log.c).
+ *
+ * One struct pipeline per process holds what outlives a request: the
+ * loaded modules, the capture streams, the deflate stream, the reusable
+ * buffers and the per-request arena.
+ */
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cgi.h"
+#include "cgiresp.h"
+#include "crash.h"
+#include "deadline.h"
+#include "gzip.h"
+#include "log.h"
+#include "module.h"
+#include "pipeline.h"
+#include "route.h"
+#include "sdk.h"
+#include "static.h"
+#include "transport.h"
+#include "warmcgi.h"
+
+#define MAX_REDIRECTS	10
+#define ARENA_SIZE	(64 << 10)
+#define BODY_KEEP	(4 << 20)
+
+/* A module of a `dir =` handler, found by path. */
+struct dropin {
+	char		*path;
+	struct module	*m;
+};
+
+struct pipeline {
+	const struct conf *conf;
+	char		 version_id[96];	/* CURRENT_VERSION_ID */
+	char		 instance_id[INSTANCE_ID_LEN + 1];
+	uint64_t	 id_bits;	/* random part of request ids */
+	uint32_t	 counter;	/* requests served */
+	char		**fixed;	/* this process's env pairs */
+	size_t		 nfixed;
+	struct module	**mods;		/* per handler, for `module =` */
+	struct dropin	*dropins;
+	size_t		 ndropins;
+	struct capture	*cap;
+	struct gzip	*gz;
+	struct arena	*arena;
+	struct buf	 head;		/* response header block */
+	struct buf	 zbuf;		/* gzip output */
+	struct buf	 out;		/* a CGI process's stdout */
+	struct buf	 err;		/* a CGI process's stderr */
+	struct buf	 file;		/* a static file */
+	size_t		 out_max;	/* collect no more stdout than this */
+	int		 out_overflow;
+	char		*hsts;		/* "Strict-Transport-Security: ..." */
+	int		 recycle;	/* end this worker after the request */
+};
+
+static const struct cgiresp_field html_type[] = {
+	{ "Content-Type", 12, "text/html; charset=utf-8", 24 },
+};
+
+/*
+ * Creates the serving state for conf; minor is the minor part of
+ * CURRENT_VERSION_ID for this load of the app. Returns NULL when out of
+ * memory. No module is loaded yet.
+ */
+struct pipeline *
+pipeline_new(const struct conf *conf, long long minor)
+{
+	struct pipeline	*pl;
+
+	if ((pl = calloc(1, sizeof(*pl))) == NULL)
+		return NULL;
+	pl->conf = conf;
+	snprintf(pl->version_id, sizeof(pl->version_id), "%s.%lld",
+	    conf->version, minor);
+	pl->mods = calloc(conf->nhandlers + 1, sizeof(*pl->mods));
+	pl->arena = arena_new(ARENA_SIZE);
+	if (conf->hsts[0] != '\0' && asprintf(&pl->hsts,
+	    "Strict-Transport-Security: %s\r\n", conf->hsts) == -1)
+		pl->hsts = NULL;
+	if (pl->mods == NULL || pl->arena == NULL) {
+		pipeline_free(pl);
+		return NULL;
+	}
+	buf_init(&pl->head);
+	buf_init(&pl->zbuf);
+	buf_init(&pl->out);
+	buf_init(&pl->err);
+	buf_init(&pl->file);
+	return pl;
+}
+
+/*
+ * Loads every `module =` handler now (preload = on, in the master before
+ * the workers fork). Returns 0, or -1 with "FILE:LINE: problem" lines in
+ * errors.
+ */
+int
+pipeline_preload(struct pipeline *pl, struct buf *errors)
+{
+	const struct handler *h;
+	char		 err[1024];
+	size_t		 i;
+	int		 rc = 0;
+
+	for (i = 0; i < pl->conf->nhandlers; i++) {
+		h = &pl->conf->handlers[i];
+		if (h->kind != HANDLER_MODULE || pl->mods[i] != NULL)
+			continue;
+		if ((pl->mods[i] = module_load(h->target, err, sizeof(err))) ==
+		    NULL) {
+			buf_printf(errors, "%s:%d: %s\n", pl->conf->file,
+			    h->target_line, err);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+static char *
+pair(const char *name, const char *value)
+{
+	char	*s;
+
+	if (asprintf(&s, "%s=%s", name, value) == -1)
+		return NULL;
+	return s;
+}
+
+/*
+ * Prepares the calling process to serve: a fresh INSTANCE_ID, the
+ * environment every request shares, stdio capture, the watchdog and the
+ * crash handlers. Call once, in the process that serves (a worker after
+ * fork). Returns 0 or -1 (logged).
+ */
+int
+pipeline_start(struct pipeline *pl)
+{
+	const struct conf *c = pl->conf;
+	unsigned char	 rnd[INSTANCE_ID_LEN / 2 + 8];
+	size_t		 i, n = 0;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		log_error("getrandom");
+		return -1;
+	}
+	for (i = 0; i < INSTANCE_ID_LEN / 2; i++)
+		snprintf(pl->instance_id + 2 * i, 3, "%02x", rnd[i]);
+	memcpy(&pl->id_bits, rnd + INSTANCE_ID_LEN / 2, 8);
+	log_set_instance(pl->instance_id, pl->version_id);
+	if ((pl->fixed = calloc(c->nenv + 6, sizeof(char *))) == NULL)
+		return -1;
+	for (i = 0; i < c->nenv; i++)
+		pl->fixed[n++] = c->env[i].pair;
+	pl->fixed[n++] = "GATEWAY_INTERFACE=CGI/1.1";
+	pl->fixed[n++] = "SERVER_SOFTWARE=warmcgi/" PACKAGE_VERSION;
+	pl->fixed[n++] = pair("CURRENT_VERSION_ID", pl->version_id);
+	pl->fixed[n++] = pair("INSTANCE_ID", pl->instance_id);
+	if (c->auth_domain[0] != '\0')
+		pl->fixed[n++] = pair("AUTH_DOMAIN", c->auth_domain);
+	pl->nfixed = n;
+	for (i = 0; i < n; i++)
+		if (pl->fixed[i] == NULL)
+			return -1;
+	if ((pl->gz = gzip_new((int)c->compress_level)) == NULL) {
+		log_errorx("zlib: deflateInit2 failed");
+		return -1;
+	}
+	if ((pl->cap = capture_new()) == NULL) {
+		log_error("stdio capture");
+		return -1;
+	}
+	if (crash_init(pl->hsts ? pl->hsts : "", pl->hsts ?
+	    strlen(pl->hsts) : 0) == -1 || deadline_init() == -1) {
+		log_error("watchdog");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Returns 1 when this worker should end after its request (a drop-in
+ * module it loaded was replaced on disk).
+ */
+int
+pipeline_recycle_wanted(const struct pipeline *pl)
+{
+	return pl->recycle;
+}
+
+/*
+ * Returns CURRENT_VERSION_ID.
+ */
+const char *
+pipeline_version(const struct pipeline *pl)
+{
+	return pl->version_id;
+}
+
+/*
+ * Returns this process's INSTANCE_ID ("" before pipeline_start()).
+ */
+const char *
+pipeline_instance(const struct pipeline *pl)
+{
+	return pl->instance_id;
+}
+
+/*
+ * Returns the config the pipeline serves.
+ */
+const struct conf *
+pipeline_conf(const struct pipeline *pl)
+{
+	return pl->conf;
+}
+
+/*
+ * Releases the pipeline and unloads its modules.
+ */
+void
+pipeline_free(struct pipeline *pl)
+{
+	size_t	 i;
+
+	if (pl == NULL)
+		return;
+	for (i = 0; pl->mods != NULL && i < pl->conf->nhandlers; i++)
+		module_free(pl->mods[i]);
+	for (i = 0; i < pl->ndropins; i++) {
+		module_free(pl->dropins[i].m);
+		free(pl->dropins[i].path);
+	}
+	free(pl->dropins);
+	free(pl->mods);
+	free(pl->hsts);
+	arena_free(pl->arena);
+	buf_free(&pl->head);
+	buf_free(&pl->zbuf);
+	buf_free(&pl->out);
+	buf_free(&pl->err);
+	buf_free(&pl->file);
+	free(pl);
+}
+
+/* Hop-by-hop and recomputed fields a handler may not pass through. */
+static int
+field_dropped(const struct cgiresp_field *f)
+{
+	static const char *names[] = {
+		"Content-Length", "Connection", "Transfer-Encoding",
+		"Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade",
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (cgiresp_name_is(f, names[i]))
+			return 1;
+	return 0;
+}
+
+static const struct cgiresp_field *
+find_field(const struct resp *resp, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < resp->nfields; i++)
+		if (cgiresp_name_is(&resp->fields[i], name))
+			return &resp->fields[i];
+	return NULL;
+}
+
+static int
+status_has_body(int status)
+{
+	return status >= 200 && status != 204 && status != 304;
+}
+
+static void
+put_field(struct buf *b, const char *name, size_t nl, const char *value,
+    size_t vl)
+{
+	buf_append(b, name, nl);
+	buf_append(b, ": ", 2);
+	buf_append(b, value, vl);
+	buf_append(b, "\r\n", 2);
+}
+
+/* Appends a handler's Vary with Accept-Encoding merged in. */
+static void
+put_vary(struct buf *b, const struct cgiresp_field *f)
+{
+	const char	*v = f ? f->value : "";
+	size_t		 n = f ? f->value_len : 0, i;
+
+	for (i = 0; i + 15 <= n; i++)
+		if (strncasecmp(v + i, "accept-encoding", 15) == 0)
+			goto as_is;
+	if (n == 1 && v[0] == '*')
+		goto as_is;
+	buf_puts(b, "Vary: ");
+	buf_append(b, v, n);
+	buf_puts(b, n > 0 ? ", Accept-Encoding\r\n" : "Accept-Encoding\r\n");
+	return;
+as_is:
+	put_field(b, "Vary", 4, v, n);
+}
+
+/*
+ * Builds the header block of resp in pl->head and writes it. With
+ * streaming set there is no Content-Length (the body's end is the end of
+ * the response). gzipped and varies say what compression did. Returns 0,
+ * or -1 when the client is gone.
+ */
+static int
+send_head(struct pipeline *pl, struct req *r, const struct resp *resp,
+    int streaming, int gzipped, int varies, size_t clen)
+{
+	struct buf	*b = &pl->head;
+	const struct cgiresp_field *f;
+	size_t		 i;
+	int		 have_hsts = 0;
+
+	buf_reset(b);
+	buf_printf(b, r->t->style == TRANSPORT_HTTP ? "HTTP/1.1 %d " :
+	    "Status: %d ", resp->status);
+	if (resp->reason != NULL)
+		buf_append(b, resp->reason, resp->reason_len);
+	else
+		buf_puts(b, cgiresp_reason(resp->status));
+	buf_puts(b, "\r\n");
+	for (i = 0; i < resp->nfields; i++) {
+		f = &resp->fields[i];
+		if (field_dropped(f) || (varies && cgiresp_name_is(f, "Vary")))
+			continue;
+		if (cgiresp_name_is(f, "Strict-Transport-Security"))
+			have_hsts = 1;
+		if (gzipped && cgiresp_name_is(f, "ETag") &&
+		    f->value_len > 0 && f->value[0] == '"') {
+			/* Another representation: a weak validator. */
+			buf_puts(b, "ETag: W/");
+			buf_append(b, f->value, f->value_len);
+			buf_puts(b, "\r\n");
+			continue;
+		}
+		put_field(b, f->name, f->name_len, f->value, f->value_len);
+	}
+	if (varies)
+		put_vary(b, find_field(resp, "Vary"));
+	if (gzipped)
+		buf_puts(b, "Content-Encoding: gzip\r\n");
+	if (pl->hsts != NULL && !have_hsts)
+		buf_puts(b, pl->hsts);
+	if (!streaming && status_has_body(resp->status))
+		buf_printf(b, "Content-Length: %zu\r\n", clen);
+	buf_puts(b, "\r\n");
+	r->status = resp->status;
+	r->t->head_sent = 1;
+	if (b->data == NULL || r->t->write(r->t, b->data, b->len) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+client_gone(struct req *r)
+{
+	if (r->canceled)
+		return;
+	r->canceled = 1;
+	r->status = 499;
+	log_req(r, LOG_LEVEL_WARNING, "request canceled");
+}
+
+/*
+ * Sends resp with gzip, Vary, HSTS and Content-Length applied; the body
+ * is left out for HEAD and for statuses without one. Returns 0, or -1 when
+ * the client is gone (the request is then logged as canceled, 499).
+ */
+int
+pipeline_send(struct pipeline *pl, struct req *r, const struct resp *resp)
+{
+	const struct limits *lim = r->route.h ? &r->route.h->limits :
+	    &pl->conf->limits;
+	const struct cgiresp_field *ct, *ce;
+	struct gzip_facts gf;
+	const char	*body = resp->body;
+	size_t		 len = resp->body_len;
+	int		 gzipped = 0, varies = 0;
+
+	ct = find_field(resp, "Content-Type");
+	ce = find_field(resp, "Content-Encoding");
+	memset(&gf, 0, sizeof(gf));
+	gf.accept_encoding = r->accept_encoding;
+	gf.user_agent = r->user_agent;
+	gf.content_type = ct ? ct->value : NULL;
+	gf.content_type_len = ct ? ct->value_len : 0;
+	gf.encoded = ce != NULL;
+	gf.status = resp->status;
+	gf.body_len = resp->body_len;
+	gf.min_len = (size_t)lim->compress_min_bytes;
+	gf.enabled = (int)lim->compress && !resp->no_gzip;
+	varies = gzip_varies(&gf);
+	if (gzip_wanted(&gf) &&
+	    gzip_compress(pl->gz, body, len, &pl->zbuf) == 0) {
+		body = pl->zbuf.data;
+		len = pl->zbuf.len;
+		gzipped = 1;
+	}
+	if (send_head(pl, r, resp, 0, gzipped, varies, len) == -1)
+		goto gone;
+	if (!r->is_head && status_has_body(resp->status) && len > 0) {
+		if (r->t->write(r->t, body, len) == -1)
+			goto gone;
+		r->bytes = (long long)len;
+	}
+	buf_trim(&pl->zbuf, BODY_KEEP);
+	return 0;
+gone:
+	client_gone(r);
+	return -1;
+}
+
+/*
+ * Sends only the header block of resp, for a response whose body follows
+ * as it is produced (stream = on): no Content-Length and no gzip. Returns
+ * 0 or -1 (client gone).
+ */
+int
+pipeline_send_head(struct pipeline *pl, struct req *r,
+    const struct resp *resp, int streaming)
+{
+	if (send_head(pl, r, resp, streaming, 0, 0, resp->body_len) == -1) {
+		client_gone(r);
+		return -1;
+	}
+	return 0;
+}
+
+/* Answers with a status of the host's own: a small HTML page. */
+static void
+send_error(struct pipeline *pl, struct req *r, int status, int empty)
+{
+	struct resp	 resp;
+	const char	*reason = cgiresp_reason(status);
+	char		*page;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.status = status;
+	resp.fields = html_type;
+	resp.nfields = 1;
+	resp.no_gzip = 1;
+	if (!empty && (page = arena_printf(r->arena, "<!DOCTYPE html>\n"
+	    "<html><head><title>%d %s</title></head><body><h1>%s</h1>"
+	    "</body></html>\n", status, reason, reason)) != NULL) {
+		resp.body = page;
+		resp.body_len = strlen(page);
+	}
+	pipeline_send(pl, r, &resp);
+}
+
+/* "NAME=value" in the arena; a NULL value gives "NAME" (unset it). */
+static char *
+apair(struct arena *a, const char *name, const char *value)
+{
+	size_t	 nl = strlen(name), vl = value ? strlen(value) : 0;
+	char	*p;
+
+	if ((p = arena_alloc(a, nl + vl + 2)) == NULL)
+		return NULL;
+	memcpy(p, name, nl);
+	if (value == NULL) {
+		p[nl] = '\0';
+		return p;
+	}
+	p[nl] = '=';
+	memcpy(p + nl + 1, value, vl + 1);
+	return p;
+}
+
+/* Builds r->env for the handler r->route found. */
+static int
+build_env(struct pipeline *pl, struct req *r)
+{
+	struct req_env_extra x;
+	const char	*docroot, *pi = r->route.path_info;
+	char		**p, num[24];
+	size_t		 n;
+
+	if ((p = arena_alloc(r->arena, (pl->nfixed + 16) * sizeof(*p))) ==
+	    NULL)
+		return -1;
+	memcpy(p, pl->fixed, pl->nfixed * sizeof(*p));
+	n = pl->nfixed;
+	snprintf(num, sizeof(num), "%lld", r->soft_deadline_ms);
+	p[n++] = apair(r->arena, "REQUEST_LOG_ID", r->id);
+	p[n++] = apair(r->arena, "REQUEST_DEADLINE", num);
+	p[n++] = apair(r->arena, "SCRIPT_NAME", r->route.script_name);
+	p[n++] = apair(r->arena, "PATH_INFO", *pi ? pi : NULL);
+	docroot = req_param(r->params, "DOCUMENT_ROOT");
+	if (*pi != '\0' && docroot != NULL && *docroot != '\0')
+		p[n++] = arena_printf(r->arena, "PATH_TRANSLATED=%s%s",
+		    docroot, pi);
+	else
+		p[n++] = apair(r->arena, "PATH_TRANSLATED", NULL);
+	p[n++] = apair(r->arena, "SCRIPT_FILENAME", r->route.file);
+	if (r->redirects > 0) {
+		/* A local redirect is a new GET without a body. */
+		p[n++] = apair(r->arena, "REQUEST_METHOD", "GET");
+		p[n++] = apair(r->arena, "QUERY_STRING", r->query);
+		p[n++] = apair(r->arena, "REQUEST_URI", arena_printf(r->arena,
+		    "%s%s%s", r->path, *r->query ? "?" : "", r->query));
+		p[n++] = apair(r->arena, "CONTENT_LENGTH", NULL);
+		p[n++] = apair(r->arena, "CONTENT_TYPE", NULL);
+	}
+	x.pairs = p;
+	x.npairs = n;
+	while (n > pl->nfixed)
+		if (p[--n] == NULL)
+			return -1;
+	return req_build_env(r, &x) == REQ_OK ? 0 : -1;
+}
+
+/* Returns the loaded module for a drop-in path, loading it if needed. */
+static struct module *
+dropin_module(struct pipeline *pl, struct req *r, const char *path)
+{
+	struct dropin	*d;
+	char		 err[1024];
+	size_t		 i;
+
+	for (i = 0; i < pl->ndropins; i++) {
+		d = &pl->dropins[i];
+		if (strcmp(d->path, path) != 0)
+			continue;
+		if (module_changed(d->m)) {
+			/*
+			 * Serve this request with the code already loaded,
+			 * then let a new worker load the new file.
+			 */
+			log_req(r, LOG_LEVEL_INFO, "%s changed on disk; this "
+			    "worker reloads after this request", path);
+			pl->recycle = 1;
+		}
+		return d->m;
+	}
+	d = reallocarray(pl->dropins, pl->ndropins + 1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	pl->dropins = d;
+	if ((d[pl->ndropins].m = module_load(path, err, sizeof(err))) ==
+	    NULL) {
+		log_req(r, LOG_LEVEL_ERROR, "%s", err);
+		return NULL;
+	}
+	if ((d[pl->ndropins].path = strdup(path)) == NULL) {
+		module_free(d[pl->ndropins].m);
+		return NULL;
+	}
+	return d[pl->ndropins++].m;
+}
+
+/* Finds the module to call for r->route, loading it the first time. */
+static struct module *
+route_module(struct pipeline *pl, struct req *r)
+{
+	const struct handler *h = r->route.h;
+	char		 err[1024];
+
+	if (h->kind == HANDLER_DIR)
+		return dropin_module(pl, r, r->route.file);
+	if (pl->mods[h->index] == NULL &&
+	    (pl->mods[h->index] = module_load(h->target, err, sizeof(err))) ==
+	    NULL)
+		log_req(r, LOG_LEVEL_ERROR, "%s", err);
+	return pl->mods[h->index];
+}
+
+/* Calls a module. Returns 0, or -1 when it could not be set up. */
+static int
+run_module(struct pipeline *pl, struct req *r, const struct limits *lim,
+    struct buf **out, int *overflow)
+{
+	struct module	*m;
+	int		 status;
+
+	if ((m = route_module(pl, r)) == NULL)
+		return -1;
+	if (capture_begin(pl->cap, r->body, r->body_len,
+	    (size_t)(lim->max_response_bytes +
+	    lim->max_response_header_bytes)) == -1) {
+		log_req(r, LOG_LEVEL_ERROR, "stdio capture failed");
+		return -1;
+	}
+	module_call(m, r->env, &status);
+	capture_end(pl->cap);
+	log_req_stderr(r, capture_err(pl->cap)->data,
+	    capture_err(pl->cap)->len);
+	*out = capture_out(pl->cap);
+	*overflow = capture_overflowed(pl->cap);
+	return 0;
+}
+
+static int
+collect(void *ctx, const char *p, size_t n)
+{
+	struct pipeline	*pl = ctx;
+
+	if (pl->out_overflow || n > pl->out_max - pl->out.len) {
+		pl->out_overflow = 1;
+		return 0;	/* keep reading, so the script can finish */
+	}
+	if (buf_append(&pl->out, p, n) == -1)
+		pl->out_overflow = 1;
+	return 0;
+}
+
+/* Runs a classic CGI program. Returns the HTTP status to answer with if
+ * the host answers itself, or 0 when *out holds the program's output. */
+static int
+run_cgi(struct pipeline *pl, struct req *r, const struct limits *lim,
+    const char *file, struct buf **out, int *overflow)
+{
+	struct cgi_sink	 sink = { collect, pl };
+	enum cgi_end	 end;
+
+	buf_trim(&pl->out, BODY_KEEP);
+	buf_reset(&pl->err);
+	pl->out_overflow = 0;
+	pl->out_max = (size_t)(lim->max_response_bytes +
+	    lim->max_response_header_bytes);
+	end = cgi_run(r, file, &sink, &pl->err);
+	log_req_stderr(r, pl->err.data, pl->err.len);
+	buf_trim(&pl->err, 1 << 20);
+	*out = &pl->out;
+	*overflow = pl->out_overflow;
+	switch (end) {
+	case CGI_OK:
+		return 0;
+	case CGI_NOT_FOUND:
+		return 404;
+	case CGI_FORBIDDEN:
+		return 403;
+	case CGI_CANCELED:
+		return 499;
+	case CGI_HARD_DEADLINE:
+		log_req(r, LOG_LEVEL_ERROR, "script still running at its hard "
+		    "deadline; killed");
+		return 500;
+	case CGI_ERROR:
+		break;
+	}
+	return 500;
+}
+
+/* Serves a static file. */
+static void
+run_static(struct pipeline *pl, struct req *r, const struct limits *lim)
+{
+	struct resp	 resp;
+
+	switch (static_prepare(r, r->route.file, r->route.h->target,
+	    lim->expiration_s, &pl->file, &resp)) {
+	case STATIC_OK:
+		pipeline_send(pl, r, &resp);
+		break;
+	case STATIC_NOT_FOUND:
+		send_error(pl, r, 404, 0);
+		break;
+	case STATIC_ERROR:
+		send_error(pl, r, 500, 0);
+		break;
+	}
+	buf_trim(&pl->file, BODY_KEEP);
+}
+
+/* Moves r to the target of a local redirect. Returns 0 or -1. */
+static int
+redirect(struct req *r, const struct cgiresp_field *loc)
+{
+	const char	*q = memchr(loc->value, '?', loc->value_len);
+	size_t		 pl = q ? (size_t)(q - loc->value) : loc->value_len;
+	char		*path;
+
+	if ((path = arena_alloc(r->arena, pl + 1)) == NULL)
+		return -1;
+	req_url_decode(path, loc->value, pl);
+	r->path = path;
+	r->query = q ? arena_strndup(r->arena, q + 1,
+	    loc->value_len - pl - 1) : "";
+	r->method = "GET";
+	r->is_head = 0;
+	r->body = NULL;
+	r->body_len = 0;
+	r->redirects++;
+	return r->query ? 0 : -1;
+}
+
+/*
+ * Turns a handler's output into the response, or follows its local
+ * redirect. Returns 1 to route again, 0 when the request is answered.
+ */
+static int
+respond(struct pipeline *pl, struct req *r, const struct limits *lim,
+    const struct buf *out, int overflow)
+{
+	struct cgiresp	 cr;
+	struct resp	 resp;
+	enum cgiresp_err err;
+
+	if (deadline_err() == WC_CANCELED) {
+		client_gone(r);
+		return 0;
+	}
+	if (overflow) {
+		log_req(r, LOG_LEVEL_ERROR, "response larger than "
+		    "max_response_size (%lld bytes)", lim->max_response_bytes);
+		send_error(pl, r, 500, 1);
+		return 0;
+	}
+	err = cgiresp_parse(r->arena, out->data ? out->data : "", out->len,
+	    (size_t)lim->max_response_header_bytes, &cr);
+	if (err == CGIRESP_HEADER_TOO_LARGE) {
+		log_req(r, LOG_LEVEL_ERROR, "response header block larger "
+		    "than max_response_header_size (%lld bytes)",
+		    lim->max_response_header_bytes);
+		send_error(pl, r, 502, 0);
+		return 0;
+	}
+	if (err != CGIRESP_OK) {
+		log_req(r, LOG_LEVEL_ERROR, "malformed CGI response: %s",
+		    out->len == 0 ? "no output" : err == CGIRESP_INCOMPLETE ?
+		    "no blank line after the header" : cr.error ? cr.error :
+		    "out of memory");
+		send_error(pl, r, 502, 0);
+		return 0;
+	}
+	if (cr.body_len > (size_t)lim->max_response_bytes) {
+		log_req(r, LOG_LEVEL_ERROR, "response larger than "
+		    "max_response_size (%lld bytes)", lim->max_response_bytes);
+		send_error(pl, r, 500, 1);
+		return 0;
+	}
+	if (cgiresp_is_local_redirect(&cr)) {
+		if (r->redirects >= MAX_REDIRECTS) {
+			log_req(r, LOG_LEVEL_ERROR, "more than %d local "
+			    "redirects", MAX_REDIRECTS);
+			send_error(pl, r, 500, 0);
+			return 0;
+		}
+		if (redirect(r, cr.location) == -1) {
+			send_error(pl, r, 500, 0);
+			return 0;
+		}
+		return 1;
+	}
+	memset(&resp, 0, sizeof(resp));
+	resp.status = cr.status ? cr.status : cr.location ? 302 : 200;
+	resp.reason = cr.reason;
+	resp.reason_len = cr.reason_len;
+	resp.fields = cr.fields;
+	resp.nfields = cr.nfields;
+	resp.body = cr.body;
+	resp.body_len = cr.body_len;
+	pipeline_send(pl, r, &resp);
+	return 0;
+}
+
+/* Runs the routed handler; follows local redirects. */
+static void
+dispatch(struct pipeline *pl, struct req *r)
+{
+	const struct limits *lim;
+	struct buf	*out = NULL;
+	struct stat	 st;
+	enum route_err	 rerr;
+	char		*exe;
+	int		 overflow = 0, status;
+
+	for (;;) {
+		lim = &r->route.h->limits;
+		if (build_env(pl, r) == -1) {
+			send_error(pl, r, 500, 0);
+			return;
+		}
+		status = 0;
+		if (r->route.h->kind == HANDLER_STATIC) {
+			run_static(pl, r, lim);
+			return;
+		}
+		if (r->route.h->kind == HANDLER_DIR &&
+		    stat(r->route.file, &st) == -1) {
+			/* No NAME.so: the executable NAME, as classic CGI. */
+			exe = arena_strndup(r->arena, r->route.file,
+			    strlen(r->route.file) - 3);
+			r->route.file = exe;
+			r->route.is_module = 0;
+			if (exe == NULL || build_env(pl, r) == -1)
+				status = 500;
+			else
+				status = run_cgi(pl, r, lim, exe, &out,
+				    &overflow);
+		} else if (r->route.h->kind == HANDLER_CGI) {
+			status = run_cgi(pl, r, lim, r->route.file, &out,
+			    &overflow);
+		} else if (run_module(pl, r, lim, &out, &overflow) == -1) {
+			status = 500;
+		}
+		if (status == 499) {
+			client_gone(r);
+			return;
+		}
+		if (status != 0) {
+			send_error(pl, r, status, 0);
+			return;
+		}
+		if (respond(pl, r, lim, out, overflow) == 0)
+			return;
+		rerr = route_match(pl->conf, r->arena, r->path, &r->route);
+		if (rerr != ROUTE_OK) {
+			send_error(pl, r, rerr == ROUTE_NOMEM ? 500 : 404, 0);
+			return;
+		}
+	}
+}
+
+/* Returns 1 if the request waited longer than pending_timeout. */
+static int
+waited_too_long(struct req *r, const struct limits *lim, long long *waited)
+{
+	const char	*s = r->request_start, *dot;
+	long long	 ms;
+
+	if (s == NULL || lim->pending_timeout_ms <= 0)
+		return 0;
+	ms = strtoll(s, NULL, 10) * 1000;
+	if ((dot = strchr(s, '.')) != NULL)
+		ms += strtoll(dot + 1, NULL, 10) % 1000;
+	*waited = r->start_us / 1000 - ms;
+	return *waited > lim->pending_timeout_ms;
+}
+
+/* Checks the limits known before the body is read. Returns a status, or
+ * 0 when the request may go on. */
+static int
+check_limits(struct req *r, enum route_err rerr, const struct limits *lim)
+{
+	const char	*cl;
+	char		*end;
+	long long	 waited;
+	unsigned long long n;
+
+	if (req_header_too_large(r, (size_t)lim->max_header_bytes)) {
+		log_req(r, LOG_LEVEL_WARNING, "a request header field is "
+		    "larger than max_header_size (%lld bytes)",
+		    lim->max_header_bytes);
+		return 400;
+	}
+	if (rerr == ROUTE_NOMEM)
+		return 500;
+	if (rerr != ROUTE_OK)
+		return 404;
+	if (waited_too_long(r, lim, &waited)) {
+		log_req(r, LOG_LEVEL_WARNING, "request waited %lld ms for a "
+		    "worker (pending_timeout %lld ms); shed", waited,
+		    lim->pending_timeout_ms);
+		return 503;
+	}
+	cl = req_param(r->params, "CONTENT_LENGTH");
+	if (cl != NULL && *cl != '\0') {
+		errno = 0;
+		n = strtoull(cl, &end, 10);
+		if (*end != '\0' || errno != 0 || *cl == '-')
+			return 400;
+		if (n > (unsigned long long)lim->max_request_bytes) {
+			log_req(r, LOG_LEVEL_WARNING, "request body of %llu "
+			    "bytes is larger than max_request_size (%lld)", n,
+			    lim->max_request_bytes);
+			return 413;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Serves request r completely: on return the response has been sent
+ * through r->t (or the client is gone) and the access record is written.
+ * r->params, r->t and r->start_us must be set; the rest is filled here.
+ */
+void
+pipeline_serve(struct pipeline *pl, struct req *r)
+{
+	const struct limits *lim;
+	enum route_err	 rerr;
+	int		 status, rc;
+
+	r->arena = pl->arena;
+	r->status = 0;
+	r->bytes = 0;
+	r->canceled = 0;
+	r->redirects = 0;
+	r->body = NULL;
+	r->body_len = 0;
+	r->t->head_sent = 0;
+	if (++pl->counter == 0)
+		pl->counter = 1;
+	req_id_format(r->id, r->start_us, pl->id_bits, pl->counter);
+	sdk_begin(r);
+	req_parse(r);
+	rerr = route_match(pl->conf, r->arena, r->path, &r->route);
+	lim = r->route.h ? &r->route.h->limits : &pl->conf->limits;
+	r->soft_deadline_ms = r->start_us / 1000 + lim->request_timeout_ms;
+	r->hard_deadline_ms = r->soft_deadline_ms + lim->deadline_grace_ms;
+	if ((status = check_limits(r, rerr, lim)) != 0) {
+		send_error(pl, r, status, 0);
+		goto done;
+	}
+	rc = r->t->read_body(r->t, (size_t)lim->max_request_bytes, &r->body,
+	    &r->body_len);
+	if (rc == 1) {
+		send_error(pl, r, 413, 0);
+		goto done;
+	}
+	if (rc == -1) {
+		client_gone(r);
+		goto done;
+	}
+	deadline_begin(r, r->t->conn_fd);
+	dispatch(pl, r);
+	deadline_end();
+done:
+	log_access(r);
+	sdk_end();
+	arena_reset(pl->arena);
+}

@@ -1,0 +1,365 @@
+/*
+ * worker.c: the FastCGI worker loop and transport. The master forks the
+ * workers; each serves one request at a time until it is told to stop.
+ *
+ * Every worker has one epoll set: the listening socket (EPOLLEXCLUSIVE,
+ * so a new connection wakes one worker), its own idle kept-alive
+ * connections, the control pipe from the master and a signalfd. It
+ * accepts with accept4() itself and hands the descriptor to libfcgi's
+ * FCGX_Accept_r() (req.ipcFd preset, keepConnection = 1; see
+ * shared/notes/keepalive.md). After FCGX_Finish_r() a connection nginx
+ * keeps alive goes back into the epoll set instead of pinning the worker
+ * in a blocking read, and an idle connection that becomes readable is
+ * served before new ones are accepted. nginx closing an idle one shows as
+ * EPOLLRDHUP and it is closed.
+ *
+ * Stopping (control pipe readable or closed, SIGTERM, SIGINT, SIGQUIT, or
+ * the master dying: PR_SET_PDEATHSIG) happens between requests: the
+ * request in progress always finishes. SIGUSR1 reopens the logs.
+ */
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "buf.h"
+#include "log.h"
+#include "pipeline.h"
+#include "req.h"
+#include "transport.h"
+#include "worker.h"
+
+#define MAX_EVENTS	64
+#define TAG_LISTEN	0xffffffffu
+#define TAG_CTL		0xfffffffeu
+#define TAG_SIG		0xfffffffdu
+#define BODY_KEEP	(4 << 20)
+
+struct worker {
+	const struct worker_args *a;
+	int		 ep;		/* epoll set */
+	int		 sig_fd;	/* signalfd */
+	FCGX_Request	 req;
+	struct transport t;
+	struct buf	 body;		/* request body */
+	int		 body_done;	/* read to a clean end-of-stream */
+	uint32_t	*gen;		/* per fd: kept-connection tag, 0 free */
+	size_t		 ngen;
+	uint32_t	 next_gen;
+	unsigned long	 served;
+	int		 stopping;
+};
+
+static int
+fcgi_write(struct transport *t, const void *p, size_t n)
+{
+	struct worker	*w = t->ctx;
+	int		 chunk;
+
+	while (n > 0) {
+		chunk = n > INT_MAX ? INT_MAX : (int)n;
+		if (FCGX_PutStr(p, chunk, w->req.out) != chunk)
+			return -1;
+		p = (const char *)p + chunk;
+		n -= (size_t)chunk;
+	}
+	return 0;
+}
+
+static int
+fcgi_flush(struct transport *t)
+{
+	struct worker	*w = t->ctx;
+
+	return FCGX_FFlush(w->req.out) == -1 ? -1 : 0;
+}
+
+/* Reads the body from FCGI_STDIN records until their end (or max). */
+static int
+fcgi_read_body(struct transport *t, size_t max, const char **body,
+    size_t *len)
+{
+	struct worker	*w = t->ctx;
+	struct buf	*b = &w->body;
+	size_t		 want;
+	int		 n;
+
+	buf_trim(b, BODY_KEEP);
+	for (;;) {
+		want = max - b->len + 1;	/* one more tells "too large" */
+		if (want > 65536)
+			want = 65536;
+		if (buf_reserve(b, want) == -1)
+			return -1;
+		n = FCGX_GetStr(b->data + b->len, (int)want, w->req.in);
+		if (n <= 0)
+			break;
+		b->len += (size_t)n;
+		if (b->len > max)
+			return 1;
+	}
+	if (FCGX_GetError(w->req.in) != 0)
+		return -1;	/* nginx closed it, or a protocol error */
+	w->body_done = 1;
+	*body = b->data ? b->data : "";
+	*len = b->len;
+	return 0;
+}
+
+static int
+epoll_add(struct worker *w, int fd, uint32_t events, uint64_t tag)
+{
+	struct epoll_event ev;
+
+	ev.events = events;
+	ev.data.u64 = tag;
+	return epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Registers a kept connection; its tag is fd plus a generation. */
+static void
+keep(struct worker *w, int fd)
+{
+	uint32_t	*g;
+	size_t		 n;
+
+	if ((size_t)fd >= w->ngen) {
+		n = (size_t)fd * 2 + 16;
+		if ((g = reallocarray(w->gen, n, sizeof(*g))) == NULL)
+			goto drop;
+		memset(g + w->ngen, 0, (n - w->ngen) * sizeof(*g));
+		w->gen = g;
+		w->ngen = n;
+	}
+	if (w->gen[fd] != 0)
+		return;		/* already registered */
+	if (++w->next_gen == 0)
+		w->next_gen = 1;
+	w->gen[fd] = w->next_gen;
+	if (epoll_add(w, fd, EPOLLIN | EPOLLRDHUP,
+	    (uint64_t)w->gen[fd] << 32 | (uint32_t)fd) == 0)
+		return;
+	w->gen[fd] = 0;
+drop:
+	close(fd);
+}
+
+/* Forgets a kept connection, before it is closed. */
+static void
+unkeep(struct worker *w, int fd, int still_open)
+{
+	if ((size_t)fd >= w->ngen || w->gen[fd] == 0)
+		return;
+	if (still_open)
+		epoll_ctl(w->ep, EPOLL_CTL_DEL, fd, NULL);
+	w->gen[fd] = 0;
+}
+
+/* Serves the request that arrives on connection fd. */
+static void
+serve(struct worker *w, int fd)
+{
+	struct req	 r;
+
+	w->req.ipcFd = fd;
+	w->req.keepConnection = 1;
+	if (FCGX_Accept_r(&w->req) != 0) {
+		/* libfcgi found it closed (or bad) and closed it. */
+		unkeep(w, fd, 0);
+		return;
+	}
+	if (w->req.ipcFd != fd) {
+		/* It accepted a new connection instead (see the notes). */
+		unkeep(w, fd, 0);
+		fd = w->req.ipcFd;
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	memset(&r, 0, sizeof(r));
+	r.params = w->req.envp;
+	r.t = &w->t;
+	r.start_us = log_now_us();
+	w->t.conn_fd = fd;
+	w->t.emergency_fd = fd;
+	w->t.fcgi_request_id = w->req.requestId;
+	w->body_done = 0;
+	pipeline_serve(w->a->pl, &r);
+	w->served++;
+	if (!w->body_done || w->stopping)
+		w->req.keepConnection = 0;
+	if (!w->req.keepConnection)
+		unkeep(w, fd, 1);
+	FCGX_Finish_r(&w->req);
+	if (w->req.ipcFd >= 0)
+		keep(w, fd);
+	else
+		unkeep(w, fd, 0);
+}
+
+static void
+accept_one(struct worker *w)
+{
+	int	 fd;
+
+	fd = accept4(w->a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EINTR && errno !=
+		    ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	serve(w, fd);
+}
+
+static void
+on_signal(struct worker *w)
+{
+	struct signalfd_siginfo si;
+
+	while (read(w->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			if (log_reopen() == -1)
+				log_warn("reopening the logs");
+		} else if (si.ssi_signo != SIGHUP) {
+			w->stopping = 1;
+		}
+	}
+}
+
+/* Closes every idle kept connection (the worker is stopping). */
+static void
+close_kept(struct worker *w)
+{
+	size_t	 fd;
+
+	for (fd = 0; fd < w->ngen; fd++) {
+		if (w->gen[fd] != 0) {
+			unkeep(w, (int)fd, 1);
+			close((int)fd);
+		}
+	}
+}
+
+static void
+handle(struct worker *w, const struct epoll_event *ev)
+{
+	uint32_t	 tag = (uint32_t)ev->data.u64;
+	uint32_t	 gen = (uint32_t)(ev->data.u64 >> 32);
+	int		 fd = (int)tag;
+
+	if (tag == TAG_CTL) {
+		w->stopping = 1;
+		return;
+	}
+	if (tag == TAG_SIG) {
+		on_signal(w);
+		return;
+	}
+	if (w->stopping)
+		return;
+	if (tag == TAG_LISTEN) {
+		accept_one(w);
+		return;
+	}
+	/* An idle kept connection; stale if served or closed meanwhile. */
+	if ((size_t)fd >= w->ngen || w->gen[fd] != gen)
+		return;
+	if (ev->events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+		unkeep(w, fd, 1);
+		close(fd);
+		return;
+	}
+	serve(w, fd);
+}
+
+static int
+setup(struct worker *w)
+{
+	sigset_t	 set;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
+	    (w->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) ==
+	    -1) {
+		log_error("signalfd");
+		return -1;
+	}
+	if (pipeline_start(w->a->pl) == -1)
+		return -1;
+	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    epoll_add(w, w->a->listen_fd, EPOLLIN | EPOLLEXCLUSIVE,
+	    TAG_LISTEN) == -1 ||
+	    epoll_add(w, w->a->ctl_fd, EPOLLIN, TAG_CTL) == -1 ||
+	    epoll_add(w, w->sig_fd, EPOLLIN, TAG_SIG) == -1) {
+		log_error("epoll");
+		return -1;
+	}
+	if (FCGX_InitRequest(&w->req, w->a->listen_fd, 0) != 0) {
+		log_errorx("FCGX_InitRequest failed");
+		return -1;
+	}
+	w->t.style = TRANSPORT_CGI;
+	w->t.write = fcgi_write;
+	w->t.flush = fcgi_flush;
+	w->t.read_body = fcgi_read_body;
+	w->t.ctx = w;
+	buf_init(&w->body);
+	return 0;
+}
+
+/*
+ * Runs a worker: serves requests from a->listen_fd until told to stop,
+ * then exits 0. Never returns.
+ */
+void
+worker_run(const struct worker_args *a)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	struct worker	 w;
+	int		 n, i;
+
+	memset(&w, 0, sizeof(w));
+	w.a = a;
+	if (setup(&w) == -1)
+		_exit(4);
+	log_debug("worker started");
+	while (!w.stopping) {
+		n = epoll_wait(w.ep, evs, MAX_EVENTS, -1);
+		if (n == -1 && errno != EINTR) {
+			log_error("epoll_wait");
+			break;
+		}
+		/* Kept connections first: nginx is waiting on them. */
+		for (i = 0; i < n; i++)
+			if ((uint32_t)evs[i].data.u64 < TAG_SIG)
+				handle(&w, &evs[i]);
+		for (i = 0; i < n; i++)
+			if ((uint32_t)evs[i].data.u64 >= TAG_SIG)
+				handle(&w, &evs[i]);
+		if (pipeline_recycle_wanted(a->pl) ||
+		    (a->max_requests > 0 &&
+		    w.served >= (unsigned long)a->max_requests))
+			w.stopping = 1;
+	}
+	close_kept(&w);
+	log_debug("worker stopping after %lu requests", w.served);
+	_exit(0);
+}
