@@ -1,0 +1,250 @@
+/*
+ * testmod.c: a module that misbehaves on purpose, for the integration
+ * tests. Mounted under a prefix, PATH_INFO picks the behaviour:
+ *
+ *   /hello /env /echo /status?code=N /stderr /raw /mixed /bigheader?n=N
+ *   /bigbody?n=N /redirect?to=PATH /loop /clientredirect /nph /malformed
+ *   /injection /noblank /empty /crash /abort /fpe /stackoverflow /exit?N
+ *   /_exit?N /sleep?ms=N /spin?ms=N /ignore /value?set=X /global
+ *   /closestdout /readpast /settimeout?ms=N /donefd?ms=N
+ */
+#include <sys/time.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "warmcgi.h"
+
+extern char **environ;
+
+static unsigned long	 hits;		/* per worker: never reset */
+
+static long
+qnum(const char *key, long def)
+{
+	const char	*q = getenv("QUERY_STRING"), *p;
+	size_t		 n = strlen(key);
+
+	for (p = q; p != NULL && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 :
+	    NULL)
+		if (strncmp(p, key, n) == 0 && p[n] == '=')
+			return strtol(p + n + 1, NULL, 10);
+	return def;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+text(void)
+{
+	printf("Content-Type: text/plain\r\n\r\n");
+}
+
+static const char *
+errname(int e)
+{
+	return e == WC_OK ? "ok" : e == WC_CANCELED ? "canceled" :
+	    "deadline";
+}
+
+static volatile int	 depth_limit = -1;	/* never reached */
+
+static int
+recurse(int n)
+{
+	volatile char	 pad[4096];
+
+	pad[0] = (char)n;
+	if (n == depth_limit)
+		return 0;
+	return recurse(n + 1) + pad[0];
+}
+
+static void
+do_sleep(void)
+{
+	long		 ms = qnum("ms", 1000);
+	long long	 t0 = now_ms();
+	struct timespec	 ts = { ms / 1000, ms % 1000 * 1000000 };
+	int		 rc = nanosleep(&ts, NULL), e = errno;
+
+	text();
+	printf("slept %lld ms rc=%d errno=%s err=%s\n", now_ms() - t0, rc,
+	    rc == -1 && e == EINTR ? "EINTR" : "0", errname(wc_err()));
+	fprintf(stderr, "WARNING: sleep ended with %s\n", errname(wc_err()));
+}
+
+static void
+do_donefd(void)
+{
+	struct pollfd	 p = { wc_done_fd(), POLLIN, 0 };
+	long long	 t0 = now_ms();
+	sigset_t	 set;
+	int		 rc;
+
+	/* Block the signal: the descriptor alone must wake us. */
+	sigemptyset(&set);
+	sigaddset(&set, WC_DEADLINE_SIGNAL);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	wc_set_timeout_ms(qnum("ms", 300));
+	rc = poll(&p, 1, 5000);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	text();
+	printf("poll=%d revents=%d after %lld ms err=%s\n", rc, p.revents,
+	    now_ms() - t0, errname(wc_err()));
+}
+
+int
+main(void)
+{
+	const char	*pi = getenv("PATH_INFO"), *v;
+	char		 buf[65536];
+	size_t		 n, total = 0;
+	long		 i, k;
+
+	hits++;
+	if (pi == NULL)
+		pi = "/hello";
+	if (strcmp(pi, "/hello") == 0) {
+		text();
+		printf("hello from testmod\n");
+	} else if (strcmp(pi, "/env") == 0) {
+		text();
+		for (i = 0; environ[i] != NULL; i++)
+			printf("%s\n", environ[i]);
+	} else if (strcmp(pi, "/echo") == 0) {
+		v = getenv("CONTENT_TYPE");
+		printf("Content-Type: %s\r\n\r\n", v ? v :
+		    "application/octet-stream");
+		while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+			fwrite(buf, 1, n, stdout);
+	} else if (strcmp(pi, "/status") == 0) {
+		printf("Status: %ld Custom Reason\r\nContent-Type: text/plain"
+		    "\r\n\r\nstatus body\n", qnum("code", 200));
+	} else if (strcmp(pi, "/stderr") == 0) {
+		fprintf(stderr, "INFO: first line\nERROR: second line\n"
+		    "<4>syslog warning\nno prefix here\n");
+		text();
+		printf("logged\n");
+	} else if (strcmp(pi, "/raw") == 0) {
+		const char	 m[] = "Content-Type: text/plain\r\n\r\nraw write\n";
+
+		if (write(1, m, sizeof(m) - 1) < 0)
+			return 1;
+	} else if (strcmp(pi, "/mixed") == 0) {
+		printf("Content-Type: text/plain\r\n\r\nA");
+		fflush(stdout);
+		if (write(1, "B", 1) < 0)
+			return 1;
+		printf("C\n");
+	} else if (strcmp(pi, "/bigheader") == 0) {
+		k = qnum("n", 10000);
+		printf("Content-Type: text/plain\r\nX-Big: ");
+		for (i = 0; i < k; i++)
+			putchar('x');
+		printf("\r\n\r\nbig header\n");
+	} else if (strcmp(pi, "/bigbody") == 0) {
+		k = qnum("n", 1000);
+		text();
+		for (i = 0; i < k; i++)
+			putchar('a' + (int)(i % 26));
+	} else if (strcmp(pi, "/redirect") == 0) {
+		printf("Location: /t/hello?from=redirect\r\n\r\n");
+	} else if (strcmp(pi, "/loop") == 0) {
+		printf("Location: /t/loop\r\n\r\n");
+	} else if (strcmp(pi, "/clientredirect") == 0) {
+		printf("Location: https://example.com/elsewhere\r\n\r\n");
+	} else if (strcmp(pi, "/nph") == 0) {
+		printf("HTTP/1.1 201 Created Here\r\nContent-Type: text/plain"
+		    "\r\n\r\nnph body\n");
+	} else if (strcmp(pi, "/malformed") == 0) {
+		printf("Content-Type text/plain\r\n\r\nno colon\n");
+	} else if (strcmp(pi, "/injection") == 0) {
+		printf("Content-Type: text/plain\r\nX-A: a\rSet-Cookie: evil=1"
+		    "\r\n\r\ninjected\n");
+	} else if (strcmp(pi, "/noblank") == 0) {
+		printf("Content-Type: text/plain\r\n");
+	} else if (strcmp(pi, "/empty") == 0) {
+		/* nothing at all */
+	} else if (strcmp(pi, "/crash") == 0) {
+		text();
+		printf("partial output that must not be sent\n");
+		fflush(stdout);
+		*(volatile int *)0 = 1;
+	} else if (strcmp(pi, "/abort") == 0) {
+		abort();
+	} else if (strcmp(pi, "/fpe") == 0) {
+		volatile int	 zero = 0;
+
+		printf("%d\n", 1 / zero);
+	} else if (strcmp(pi, "/stackoverflow") == 0) {
+		printf("%d\n", recurse(0));
+	} else if (strcmp(pi, "/exit") == 0 || strcmp(pi, "/_exit") == 0) {
+		text();
+		printf("before exit\n");
+		if (pi[1] == '_') {
+			fflush(stdout);
+			_exit((int)qnum("code", 3));
+		}
+		exit((int)qnum("code", 3));
+	} else if (strcmp(pi, "/sleep") == 0) {
+		do_sleep();
+	} else if (strcmp(pi, "/spin") == 0) {
+		long long	 end = now_ms() + qnum("ms", 60000);
+
+		while (now_ms() < end)
+			;
+		text();
+		printf("spun\n");
+	} else if (strcmp(pi, "/ignore") == 0) {
+		signal(WC_DEADLINE_SIGNAL, SIG_IGN);
+		for (;;)
+			pause();
+	} else if (strcmp(pi, "/value") == 0) {
+		v = wc_value("key");
+		text();
+		printf("before=%s\n", v ? v : "(none)");
+		if ((v = getenv("QUERY_STRING")) && strncmp(v, "set=", 4) == 0)
+			wc_set_value("key", v + 4);
+		v = wc_value("key");
+		printf("after=%s\n", v ? v : "(none)");
+	} else if (strcmp(pi, "/global") == 0) {
+		text();
+		printf("hits=%lu pid=%d\n", hits, (int)getpid());
+	} else if (strcmp(pi, "/closestdout") == 0) {
+		text();
+		printf("closed after this\n");
+		fclose(stdout);
+	} else if (strcmp(pi, "/readpast") == 0) {
+		while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+			total += n;
+		n = fread(buf, 1, sizeof(buf), stdin);
+		text();
+		printf("read %zu then %zu\n", total, n);
+	} else if (strcmp(pi, "/settimeout") == 0) {
+		long long	 before = wc_deadline_ms();
+
+		wc_set_timeout_ms(qnum("ms", 200));
+		do_sleep();
+		printf("shortened=%d\n", wc_deadline_ms() < before);
+	} else if (strcmp(pi, "/donefd") == 0) {
+		do_donefd();
+	} else {
+		printf("Status: 404 Not Found\r\nContent-Type: text/plain\r\n"
+		    "\r\nno such test\n");
+	}
+	return 0;
+}

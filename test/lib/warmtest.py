@@ -1,0 +1,410 @@
+"""warmtest: helpers for warmcgi's integration tests.
+
+Each test file builds a Cluster: a temp directory holding a warmcgi.ini,
+a real `warmcgi` (the build's host/warmcgi) on a unix socket, and a real
+nginx (its own prefix, no system config touched) listening on a unix
+socket too, configured the way `warmcgi --nginx` tells users to.  HTTP
+helpers talk to nginx; log readers return parsed JSON records.  Every
+wait is bounded; every process is stopped by PID.
+
+A test file is a Python script: it defines functions named test_* and
+calls warmtest.main(), which runs them in order and prints TAP.
+"""
+import gzip as _gzip
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+BUILD = os.environ.get("WARMCGI_BUILDDIR", os.getcwd())
+SRC = os.environ.get("WARMCGI_SRCDIR", os.getcwd())
+WARMCGI = os.path.join(BUILD, "host", "warmcgi")
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+FASTCGI_PARAMS = "/etc/nginx/fastcgi_params"
+
+
+def build(path):
+    """Absolute path of a build artifact (modules live in the build tree)."""
+    return os.path.join(BUILD, path)
+
+
+def src(path):
+    return os.path.join(SRC, path)
+
+
+def wait_for(cond, timeout=10.0, what="condition", interval=0.01):
+    """Polls cond() until it returns a true value; fails after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
+
+
+def children(pid):
+    """PIDs whose parent is pid (from /proc)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                out.append(int(d))
+        except (OSError, IndexError, ValueError):
+            pass
+    return sorted(out)
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.unix_path)
+        self.sock = s
+
+
+class Response:
+    def __init__(self, status, reason, headers, body):
+        self.status = status
+        self.reason = reason
+        self.headers = headers          # list of (name, value)
+        self.body = body
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def headers_named(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    @property
+    def text(self):
+        body = self.body
+        if self.header("Content-Encoding") == "gzip":
+            body = _gzip.decompress(body)
+        return body.decode("utf-8", "replace")
+
+    def env(self):
+        """Parses NAME=value lines (printenv, testmod /env)."""
+        out = {}
+        for line in self.text.splitlines():
+            if "=" in line and not line.startswith("--"):
+                k, v = line.split("=", 1)
+                out.setdefault(k, v)
+        return out
+
+    def __repr__(self):
+        return "<Response %d %r>" % (self.status, self.body[:200])
+
+
+class Cluster:
+    """A temp dir with warmcgi and nginx in front of it."""
+
+    def __init__(self, ini, name="t", nginx=True, nginx_extra="",
+                 location_extra="", workers_env=None):
+        self.dir = tempfile.mkdtemp(prefix="warmcgi-%s-" % name)
+        os.chmod(self.dir, 0o755)
+        self.sock = os.path.join(self.dir, "warmcgi.sock")
+        self.http_sock = os.path.join(self.dir, "nginx.sock")
+        self.app_log = os.path.join(self.dir, "app.log")
+        self.access_log = os.path.join(self.dir, "access.log")
+        self.ini = os.path.join(self.dir, "warmcgi.ini")
+        self.want_nginx = nginx
+        self.nginx_extra = nginx_extra
+        self.location_extra = location_extra
+        self.env = workers_env
+        self.proc = None
+        self.nginx = None
+        self.stderr_path = os.path.join(self.dir, "warmcgi.stderr")
+        self.write_ini(ini)
+
+    def path(self, *p):
+        return os.path.join(self.dir, *p)
+
+    def write_ini(self, ini):
+        text = ini.format(dir=self.dir, build=BUILD, src=SRC)
+        head = ("[app]\nlisten = %s\nlog = %s\naccess_log = %s\n"
+                % (self.sock, self.app_log, self.access_log))
+        if text.lstrip().startswith("[app]"):
+            text = text.lstrip()[len("[app]"):]
+            text = head + text
+        else:
+            text = head + text
+        with open(self.ini, "w") as f:
+            f.write(text)
+
+    # -- processes -----------------------------------------------------
+    def start(self):
+        env = dict(os.environ)
+        if self.env:
+            env.update(self.env)
+        self.stderr = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen([WARMCGI, "-c", self.ini],
+                                     stdout=self.stderr, stderr=self.stderr,
+                                     env=env, cwd=self.dir)
+        wait_for(lambda: self._socket_ready(self.sock) or self._died(),
+                 10, "warmcgi socket")
+        if self.proc.poll() is not None:
+            raise AssertionError("warmcgi exited: %s" % self.read_stderr())
+        if self.want_nginx:
+            self.start_nginx()
+        return self
+
+    def _died(self):
+        return self.proc.poll() is not None
+
+    @staticmethod
+    def _socket_ready(path):
+        if not os.path.exists(path):
+            return False
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def nginx_conf(self):
+        prefix = self.path("nginx")
+        return """
+daemon off;
+master_process on;
+worker_processes 1;
+user root;
+pid %(prefix)s/nginx.pid;
+error_log %(prefix)s/error.log info;
+events { worker_connections 1024; }
+http {
+    access_log %(prefix)s/access.log;
+    client_body_temp_path %(prefix)s/body;
+    fastcgi_temp_path %(prefix)s/fastcgi;
+    proxy_temp_path %(prefix)s/proxy;
+    uwsgi_temp_path %(prefix)s/uwsgi;
+    scgi_temp_path %(prefix)s/scgi;
+    %(extra)s
+    server {
+        listen unix:%(http)s;
+        server_name localhost;
+        client_max_body_size 100m;
+        location / {
+            include %(params)s;
+            fastcgi_param REQUEST_START $msec;
+            fastcgi_param HTTP_PROXY "";
+            fastcgi_keep_conn off;
+            fastcgi_read_timeout 120s;
+            fastcgi_buffer_size 32k;
+            fastcgi_buffers 8 32k;
+            %(location_extra)s
+            fastcgi_pass unix:%(sock)s;
+        }
+    }
+}
+""" % {"prefix": prefix, "http": self.http_sock, "params": FASTCGI_PARAMS,
+       "sock": self.sock, "extra": self.nginx_extra,
+       "location_extra": self.location_extra}
+
+    def start_nginx(self, conf=None):
+        prefix = self.path("nginx")
+        os.makedirs(prefix, exist_ok=True)
+        conf_path = os.path.join(prefix, "nginx.conf")
+        with open(conf_path, "w") as f:
+            f.write(conf if conf is not None else self.nginx_conf())
+        self.nginx_stderr = open(os.path.join(prefix, "stderr"), "ab")
+        self.nginx = subprocess.Popen([NGINX, "-p", prefix, "-c", conf_path],
+                                      stdout=self.nginx_stderr,
+                                      stderr=self.nginx_stderr)
+        wait_for(lambda: self._socket_ready(self.http_sock)
+                 or self.nginx.poll() is not None, 10, "nginx socket")
+        if self.nginx.poll() is not None:
+            raise AssertionError("nginx exited: %s" % open(
+                os.path.join(prefix, "stderr")).read())
+
+    def stop_nginx(self):
+        if self.nginx and self.nginx.poll() is None:
+            self.nginx.send_signal(signal.SIGQUIT)
+            try:
+                self.nginx.wait(10)
+            except subprocess.TimeoutExpired:
+                self.nginx.kill()
+                self.nginx.wait()
+        self.nginx = None
+        if os.path.exists(self.http_sock):
+            os.unlink(self.http_sock)
+
+    def stop(self, keep=False):
+        self.stop_nginx()
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.send_signal(signal.SIGTERM)
+                self.proc.wait(10)
+        if not keep and os.environ.get("WARMCGI_KEEP") is None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def workers(self):
+        return children(self.proc.pid)
+
+    def wait_workers(self, n, timeout=10):
+        return wait_for(lambda: len(self.workers()) == n and self.workers(),
+                        timeout, "%d workers" % n)
+
+    def read_stderr(self):
+        try:
+            with open(self.stderr_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    # -- HTTP ----------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, timeout=60):
+        c = UnixHTTPConnection(self.http_sock, timeout=timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            data = r.read()
+            return Response(r.status, r.reason, r.getheaders(), data)
+        finally:
+            c.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+    # -- logs ----------------------------------------------------------
+    @staticmethod
+    def _records(path):
+        out = []
+        try:
+            with open(path, "rb") as f:
+                for line in f:
+                    line = line.strip()
+                    if line:
+                        out.append(json.loads(line))
+        except FileNotFoundError:
+            pass
+        return out
+
+    def app_records(self):
+        return self._records(self.app_log)
+
+    def access_records(self):
+        return self._records(self.access_log)
+
+    def wait_access(self, pred, timeout=10, what="access record"):
+        return wait_for(lambda: [r for r in self.access_records() if pred(r)],
+                        timeout, what)
+
+    def wait_app(self, pred, timeout=10, what="app record"):
+        return wait_for(lambda: [r for r in self.app_records() if pred(r)],
+                        timeout, what)
+
+
+def eq(a, b, what=""):
+    if a != b:
+        raise AssertionError("%s%r != %r" % (what + ": " if what else "",
+                                             a, b))
+
+
+def ok(cond, what="assertion"):
+    if not cond:
+        raise AssertionError(what)
+
+
+class Skip(Exception):
+    pass
+
+
+def parallel(fns):
+    """Runs callables in threads; returns their results (re-raising)."""
+    results = [None] * len(fns)
+    errors = []
+
+    def run(i, fn):
+        try:
+            results[i] = fn()
+        except BaseException as e:   # noqa: B902
+            errors.append(e)
+    threads = [threading.Thread(target=run, args=(i, f))
+               for i, f in enumerate(fns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def main(namespace=None, setup=None, teardown=None):
+    """Runs every test_* function of the calling module; prints TAP."""
+    ns = namespace or sys.modules["__main__"].__dict__
+    tests = [(n, f) for n, f in ns.items()
+             if n.startswith("test_") and callable(f)]
+    tests.sort(key=lambda t: t[1].__code__.co_firstlineno)
+    only = os.environ.get("WARMCGI_ONLY")
+    n = 0
+    failed = 0
+    ctx = setup() if setup else None
+    try:
+        for name, fn in tests:
+            if only and only not in name:
+                continue
+            n += 1
+            t0 = time.monotonic()
+            try:
+                fn(ctx) if setup else fn()
+                print("ok %d - %s (%.2fs)" % (n, name, time.monotonic() - t0))
+            except Skip as e:
+                print("ok %d - %s # SKIP %s" % (n, name, e))
+            except BaseException:   # noqa: B902
+                failed += 1
+                print("not ok %d - %s" % (n, name))
+                for line in traceback.format_exc().splitlines():
+                    print("#   " + line)
+            sys.stdout.flush()
+    finally:
+        if teardown:
+            teardown(ctx)
+    print("1..%d" % n)
+    sys.exit(1 if failed else 0)
