@@ -37,8 +37,6 @@
 #include "req.h"
 #include "warmcgi.h"
 
-#define ERR_MAX		(1 << 20)	/* stderr kept per request */
-
 /* The state of one running script. */
 struct run {
 	pid_t		 pid;
@@ -182,9 +180,12 @@ feed(struct run *run)
 	close_fd(&run->in);
 }
 
-/* Reads what is there on *fd; closes it at end-of-file. */
+/*
+ * Reads what is there on *fd (stdout to sink, or stderr lines to the log
+ * of r); closes it at end-of-file.
+ */
 static void
-drain(int *fd, const struct cgi_sink *sink, struct buf *err)
+drain(int *fd, const struct cgi_sink *sink, struct req *r, struct buf *err)
 {
 	char	 chunk[65536];
 	ssize_t	 n;
@@ -194,8 +195,8 @@ drain(int *fd, const struct cgi_sink *sink, struct buf *err)
 		if (n > 0) {
 			if (sink != NULL)
 				sink->write(sink->ctx, chunk, (size_t)n);
-			else if (err->len < ERR_MAX)
-				buf_append(err, chunk, (size_t)n);
+			else
+				log_stderr_feed(r, err, chunk, (size_t)n);
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -238,7 +239,8 @@ on_done(struct run *run, struct req *r)
 
 /*
  * Runs file (already routed) for request r: the body goes to its stdin,
- * its stdout to sink and its stderr into err. Returns CGI_OK when its
+ * its stdout to sink and its stderr lines to the log (err holds a partial
+ * line). Returns CGI_OK when its
  * output was read to the end; CGI_NOT_FOUND or CGI_FORBIDDEN when it may
  * not run; CGI_HARD_DEADLINE or CGI_CANCELED when it was killed; CGI_ERROR
  * when it could not be started.
@@ -295,9 +297,9 @@ cgi_run(struct req *r, const char *file, const struct cgi_sink *sink,
 		if (i_in != -1 && p[i_in].revents)
 			feed(&run);
 		if (i_out != -1 && p[i_out].revents)
-			drain(&run.out, sink, NULL);
+			drain(&run.out, sink, r, NULL);
 		if (i_err != -1 && p[i_err].revents)
-			drain(&run.err, NULL, err);
+			drain(&run.err, NULL, r, err);
 		if (i_pid != -1 && p[i_pid].revents)
 			reap(&run, WNOHANG);
 		if (run.pidfd == -1)
@@ -315,6 +317,7 @@ cgi_run(struct req *r, const char *file, const struct cgi_sink *sink,
 	close_fd(&run.out);
 	close_fd(&run.err);
 	close_fd(&run.pidfd);
+	log_stderr_flush(r, err);
 	if (end == CGI_OK && run.hupped)
 		end = CGI_CANCELED;
 	return end;

@@ -163,7 +163,7 @@ on_crash(int sig, siginfo_t *si, void *uctx)
 {
 	void		*bt[DEADLINE_BT_MAX];
 	struct req	*r;
-	int		 nbt;
+	int		 nbt, in_handler = deadline_in_handler();
 
 	(void)si;
 	(void)uctx;
@@ -174,8 +174,8 @@ on_crash(int sig, siginfo_t *si, void *uctx)
 	r = deadline_req();
 	if (r != NULL)
 		answer_500(r);
-	log_failure(r, r && deadline_in_handler() ? "handler crashed; worker "
-	    "replaced" : "worker crashed", sig, bt, nbt);
+	log_failure(r, in_handler ? "handler crashed; worker replaced" :
+	    "worker crashed", sig, bt, nbt);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "conf.h"
 #include "log.h"
 #include "req.h"
@@ -659,39 +660,73 @@ log_req_text(const struct req *r, int level, const char *text, size_t len)
 	emit(r, level, NULL, text, len);
 }
 
+#define LINE_MAX_BYTES	8192	/* a longer stderr line is cut into records */
+#define LINES_MAX	1000	/* stderr records per request */
+
+static void
+stderr_line(struct req *r, const char *p, size_t len)
+{
+	size_t	 skip;
+	int	 level;
+
+	if (len > 0 && p[len - 1] == '\r')
+		len--;
+	if (len == 0)
+		return;
+	if (r->stderr_lines++ >= LINES_MAX) {
+		if (r->stderr_lines == LINES_MAX + 1)
+			log_req(r, LOG_LEVEL_WARNING, "more than %d stderr "
+			    "lines; the rest are dropped", LINES_MAX);
+		return;
+	}
+	level = log_level_parse(p, len, &skip);
+	if (level == -1)
+		level = LOG_LEVEL_INFO;
+	emit(r, level, NULL, p + skip, len - skip);
+}
+
 /*
- * Turns a handler's stderr into records of r: one per line, the level
- * taken from a prefix (INFO without one). At most 1000 records; the rest
- * is counted in a last record.
+ * Feeds n bytes of a handler's stderr: every complete line becomes a
+ * record of r at once, with a level taken from its prefix (INFO without
+ * one); a partial line waits in pending. At most LINES_MAX records per
+ * request.
  */
 void
-log_req_stderr(const struct req *r, const char *p, size_t n)
+log_stderr_feed(struct req *r, struct buf *pending, const char *p, size_t n)
 {
 	const char	*nl;
-	size_t		 len, skip, lines = 0, dropped = 0;
-	int		 level;
+	size_t		 len;
 
 	while (n > 0) {
 		nl = memchr(p, '\n', n);
 		len = nl ? (size_t)(nl - p) : n;
-		if (len > 0 && p[len - 1] == '\r')
-			len--;
-		if (len > 0 && lines++ < 1000) {
-			level = log_level_parse(p, len, &skip);
-			if (level == -1)
-				level = LOG_LEVEL_INFO;
-			emit(r, level, NULL, p + skip, len - skip);
-		} else if (len > 0) {
-			dropped++;
+		if (nl == NULL && pending->len + len < LINE_MAX_BYTES) {
+			buf_append(pending, p, len);
+			return;
+		}
+		if (pending->len > 0) {
+			buf_append(pending, p, len);
+			stderr_line(r, pending->data, pending->len);
+			buf_reset(pending);
+		} else {
+			stderr_line(r, p, len);
 		}
 		if (nl == NULL)
-			break;
-		n -= (size_t)(nl - p) + 1;
+			return;
+		n -= len + 1;
 		p = nl + 1;
 	}
-	if (dropped > 0)
-		log_req(r, LOG_LEVEL_WARNING, "%zu more stderr lines dropped",
-		    dropped);
+}
+
+/*
+ * Logs what is left in pending (a last line without a newline).
+ */
+void
+log_stderr_flush(struct req *r, struct buf *pending)
+{
+	if (pending->len > 0)
+		stderr_line(r, pending->data, pending->len);
+	buf_reset(pending);
 }
 
 /*

@@ -65,7 +65,9 @@ void	 log_req(const struct req *, int, const char *, ...)
 void	 log_req_extra(const struct req *, int, const char *, const char *,
 	    ...) __attribute__((format(printf, 4, 5)));
 void	 log_req_text(const struct req *, int, const char *, size_t);
-void	 log_req_stderr(const struct req *, const char *, size_t);
+struct buf;
+void	 log_stderr_feed(struct req *, struct buf *, const char *, size_t);
+void	 log_stderr_flush(struct req *, struct buf *);
 void	 log_access(const struct req *);
 void	 log_record_begin(struct sb *, long long, int, const char *,
 	    const char *);

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "log.h"
 #include "module.h"
 #include "warmcgi.h"
 
@@ -49,7 +50,8 @@ struct module {
 
 struct capture {
 	struct buf	 out;		/* stdout of the current call */
-	struct buf	 err;		/* stderr of the current call */
+	struct buf	 err;		/* a partial stderr line */
+	struct req	*req;		/* whose stderr lines are logged */
 	size_t		 max_out;	/* collect no more than this */
 	int		 overflow;	/* stdout went past max_out */
 	FILE		*out_fp;	/* cookie streams, installed as */
@@ -65,7 +67,6 @@ struct capture {
 	int		 fd0_body;	/* fd 0 holds the body (else empty) */
 };
 
-#define ERR_MAX		(1 << 20)	/* stderr kept per call */
 #define OUT_KEEP	(4 << 20)	/* buffer kept between calls */
 
 static __thread sigjmp_buf *exit_jb;	/* set while main() runs */
@@ -254,8 +255,8 @@ drain_fd(struct capture *c, int fd)
 	while (off < end && (n = pread(fd, chunk, sizeof(chunk), off)) > 0) {
 		if (fd == 1)
 			append_out(c, chunk, (size_t)n);
-		else if (c->err.len < ERR_MAX)
-			buf_append(&c->err, chunk, (size_t)n);
+		else
+			log_stderr_feed(c->req, &c->err, chunk, (size_t)n);
 		off += n;
 	}
 	if (lseek(fd, 0, SEEK_SET) == -1 || ftruncate(fd, 0) == -1)
@@ -278,8 +279,8 @@ err_write(void *cookie, const char *p, size_t n)
 {
 	struct capture	*c = cookie;
 
-	if (c->err.len < ERR_MAX)
-		buf_append(&c->err, p, n);
+	drain_fd(c, 2);
+	log_stderr_feed(c->req, &c->err, p, n);
 	return (ssize_t)n;
 }
 
@@ -392,15 +393,17 @@ set_fd0(struct capture *c, const char *body, size_t len)
 }
 
 /*
- * Prepares a call: stdin reads body (len bytes), stdout collects at most
- * max_out bytes. Returns 0, or -1 if the streams could not be set up.
+ * Prepares a call for request r: stdin reads body (len bytes), stdout
+ * collects at most max_out bytes, stderr lines become records of r.
+ * Returns 0, or -1 if the streams could not be set up.
  */
 int
-capture_begin(struct capture *c, const char *body, size_t len,
-    size_t max_out)
+capture_begin(struct capture *c, struct req *r, const char *body,
+    size_t len, size_t max_out)
 {
 	buf_trim(&c->out, OUT_KEEP);
-	buf_trim(&c->err, ERR_MAX);
+	buf_reset(&c->err);
+	c->req = r;
 	c->overflow = 0;
 	c->out_drained = 0;
 	c->max_out = max_out;
@@ -429,6 +432,7 @@ capture_end(struct capture *c)
 	if (!c->out_drained)
 		drain_fd(c, 1);
 	drain_fd(c, 2);
+	log_stderr_flush(c->req, &c->err);
 }
 
 /*
@@ -438,15 +442,6 @@ struct buf *
 capture_out(struct capture *c)
 {
 	return &c->out;
-}
-
-/*
- * Returns what the last call wrote on stderr.
- */
-struct buf *
-capture_err(struct capture *c)
-{
-	return &c->err;
 }
 
 /*

@@ -25,10 +25,11 @@ const char	*module_path(const struct module *);
 int		 module_check(const char *, char *, size_t);
 
 struct capture	*capture_new(void);
-int		 capture_begin(struct capture *, const char *, size_t, size_t);
+struct req;
+int		 capture_begin(struct capture *, struct req *, const char *,
+		    size_t, size_t);
 void		 capture_end(struct capture *);
 struct buf	*capture_out(struct capture *);
-struct buf	*capture_err(struct capture *);
 int		 capture_overflowed(const struct capture *);
 
 enum module_end	 module_call(struct module *, char **, int *);

@@ -72,7 +72,7 @@ struct pipeline {
 	struct buf	 head;		/* response header block */
 	struct buf	 zbuf;		/* gzip output */
 	struct buf	 out;		/* a CGI process's stdout */
-	struct buf	 err;		/* a CGI process's stderr */
+	struct buf	 err;		/* a CGI process's partial line */
 	struct buf	 file;		/* a static file */
 	size_t		 out_max;	/* collect no more stdout than this */
 	int		 out_overflow;
@@ -611,7 +611,7 @@ run_module(struct pipeline *pl, struct req *r, const struct limits *lim,
 
 	if ((m = route_module(pl, r)) == NULL)
 		return -1;
-	if (capture_begin(pl->cap, r->body, r->body_len,
+	if (capture_begin(pl->cap, r, r->body, r->body_len,
 	    (size_t)(lim->max_response_bytes +
 	    lim->max_response_header_bytes)) == -1) {
 		log_req(r, LOG_LEVEL_ERROR, "stdio capture failed");
@@ -619,8 +619,6 @@ run_module(struct pipeline *pl, struct req *r, const struct limits *lim,
 	}
 	module_call(m, r->env, &status);
 	capture_end(pl->cap);
-	log_req_stderr(r, capture_err(pl->cap)->data,
-	    capture_err(pl->cap)->len);
 	*out = capture_out(pl->cap);
 	*overflow = capture_overflowed(pl->cap);
 	return 0;
@@ -655,8 +653,6 @@ run_cgi(struct pipeline *pl, struct req *r, const struct limits *lim,
 	pl->out_max = (size_t)(lim->max_response_bytes +
 	    lim->max_response_header_bytes);
 	end = cgi_run(r, file, &sink, &pl->err);
-	log_req_stderr(r, pl->err.data, pl->err.len);
-	buf_trim(&pl->err, 1 << 20);
 	*out = &pl->out;
 	*overflow = pl->out_overflow;
 	switch (end) {
@@ -924,6 +920,7 @@ pipeline_serve(struct pipeline *pl, struct req *r)
 	r->bytes = 0;
 	r->canceled = 0;
 	r->redirects = 0;
+	r->stderr_lines = 0;
 	r->body = NULL;
 	r->body_len = 0;
 	r->t->head_sent = 0;

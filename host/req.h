@@ -61,6 +61,7 @@ struct req {
 	long long	 soft_deadline_ms; /* ms since the epoch */
 	long long	 hard_deadline_ms;
 	int		 redirects;	/* local redirects followed */
+	int		 stderr_lines;	/* records made from stderr */
 
 	/* Outcome, for the access log. */
 	int		 status;

@@ -79,7 +79,11 @@ do_sleep(void)
 	long		 ms = qnum("ms", 1000);
 	long long	 t0 = now_ms();
 	struct timespec	 ts = { ms / 1000, ms % 1000 * 1000000 };
-	int		 rc = nanosleep(&ts, NULL), e = errno;
+	int		 rc, e;
+
+	fprintf(stderr, "INFO: sleep started pid=%d\n", (int)getpid());
+	rc = nanosleep(&ts, NULL);
+	e = errno;
 
 	text();
 	printf("slept %lld ms rc=%d errno=%s err=%s\n", now_ms() - t0, rc,
@@ -139,6 +143,10 @@ main(void)
 		    "<4>syslog warning\nno prefix here\n");
 		text();
 		printf("logged\n");
+	} else if (strcmp(pi, "/stderrjunk") == 0) {
+		fprintf(stderr, "WARNING: bad \xff\x01 \"q\" \\ end\npartial");
+		text();
+		printf("junk logged\n");
 	} else if (strcmp(pi, "/raw") == 0) {
 		const char	 m[] = "Content-Type: text/plain\r\n\r\nraw write\n";
 
@@ -187,9 +195,10 @@ main(void)
 	} else if (strcmp(pi, "/abort") == 0) {
 		abort();
 	} else if (strcmp(pi, "/fpe") == 0) {
-		volatile int	 zero = 0;
+		volatile int	 zero = 0, num = 12345;
 
-		printf("%d\n", 1 / zero);
+		/* Both volatile: 1 / x compiles to a compare, not idiv. */
+		printf("%d\n", num / zero);
 	} else if (strcmp(pi, "/stackoverflow") == 0) {
 		printf("%d\n", recurse(0));
 	} else if (strcmp(pi, "/exit") == 0 || strcmp(pi, "/_exit") == 0) {

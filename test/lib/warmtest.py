@@ -167,6 +167,13 @@ class Cluster:
 
     # -- processes -----------------------------------------------------
     def start(self):
+        try:
+            return self._start()
+        except BaseException:
+            self.stop(keep=True)
+            raise
+
+    def _start(self):
         env = dict(os.environ)
         if self.env:
             env.update(self.env)
@@ -295,10 +302,12 @@ http {
             return ""
 
     # -- HTTP ----------------------------------------------------------
-    def request(self, method, path, body=None, headers=None, timeout=60):
+    def request(self, method, path, body=None, headers=None, timeout=60,
+                chunked=False):
         c = UnixHTTPConnection(self.http_sock, timeout=timeout)
         try:
-            c.request(method, path, body=body, headers=headers or {})
+            c.request(method, path, body=body, headers=headers or {},
+                      encode_chunked=chunked)
             r = c.getresponse()
             data = r.read()
             return Response(r.status, r.reason, r.getheaders(), data)
@@ -385,7 +394,14 @@ def main(namespace=None, setup=None, teardown=None):
     only = os.environ.get("WARMCGI_ONLY")
     n = 0
     failed = 0
-    ctx = setup() if setup else None
+    try:
+        ctx = setup() if setup else None
+    except BaseException:   # noqa: B902
+        print("not ok 1 - setup")
+        for line in traceback.format_exc().splitlines():
+            print("#   " + line)
+        print("1..1")
+        sys.exit(1)
     try:
         for name, fn in tests:
             if only and only not in name:

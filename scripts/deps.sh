@@ -1,0 +1,42 @@
+# scripts/deps.sh: sourced by ./demo, ./check and bench/run. Installs the
+# Debian packages warmcgi needs, only those missing (apt-get update only
+# when something is missing). Uses sudo when not root.
+
+WARMCGI_BUILD_DEPS="gcc make autoconf automake libtool pkg-config
+libfcgi-dev libinih-dev zlib1g-dev"
+WARMCGI_RUN_DEPS="nginx"
+WARMCGI_TEST_DEPS="python3 libfcgi-bin curl libcurl4-openssl-dev"
+
+warmcgi_install() {
+	missing=
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q "install ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	echo "installing:$missing" >&2
+	sudo=
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -qq >/dev/null
+	# Do not let the packages start system services (nginx on port 80).
+	if [ ! -e /usr/sbin/policy-rc.d ] && [ -z "$sudo" ]; then
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	fi
+	$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# Configures (if needed) and builds warmcgi out of tree in $1 (default
+# build/), passing the remaining arguments to configure.
+warmcgi_build() {
+	dir=${1:-build}
+	shift || true
+	[ -x configure ] || autoreconf -fi >/dev/null 2>&1
+	mkdir -p "$dir"
+	if [ ! -f "$dir/Makefile" ]; then
+		(cd "$dir" && ../configure -q "$@") || return 1
+	fi
+	make -C "$dir" -s -j"$(nproc)" check-build
+}
