@@ -39,6 +39,7 @@ static char	*access_path;
 static char	 instance_id[INSTANCE_ID_LEN + 1];
 static char	 version[64];
 static int	 min_level = LOG_LEVEL_DEBUG;
+static pid_t	 pid;			/* cached: getpid() is a syscall */
 static __thread char record[RECORD_MAX];
 
 /*
@@ -215,6 +216,21 @@ log_json_escape(char *dst, size_t cap, const char *s, size_t n)
 	size_t		 i = 0, o = 0, k, w;
 
 	while (i < n) {
+		/* Fast path: a run of printable ASCII needs no escape. */
+		for (k = i; k < n && u[k] >= 0x20 && u[k] < 0x7f &&
+		    u[k] != '"' && u[k] != '\\'; k++)
+			;
+		if (k > i) {
+			w = k - i;
+			if (w > cap - o)
+				w = cap - o;
+			memcpy(dst + o, s + i, w);
+			o += w;
+			i += w;
+			if (i < k)
+				break;
+			continue;
+		}
 		k = 1;
 		out = esc;
 		if (u[i] == '"' || u[i] == '\\') {
@@ -464,11 +480,12 @@ log_access_fd(void)
 
 /*
  * Sets the instance id and version that every later record of this process
- * carries (a worker calls it once at start; NULL clears).
+ * carries (a worker calls it once at start, after fork; NULL clears).
  */
 void
 log_set_instance(const char *id, const char *ver)
 {
+	pid = getpid();
 	snprintf(instance_id, sizeof(instance_id), "%s", id ? id : "");
 	snprintf(version, sizeof(version), "%s", ver ? ver : "");
 }
@@ -539,7 +556,7 @@ log_record_begin(struct sb *sb, long long us, int level, const char *rid,
 	sb_str(sb, ",\"level\":\"");
 	sb_str(sb, log_level_name(level));
 	sb_str(sb, "\",\"pid\":");
-	sb_num(sb, (long long)getpid());
+	sb_num(sb, (long long)(pid ? pid : getpid()));
 	sb_str(sb, ",\"instance_id\":");
 	sb_jstr(sb, instance_id[0] ? instance_id : NULL);
 	sb_str(sb, ",\"version\":");
@@ -766,7 +783,7 @@ log_access(const struct req *r)
 	sb_str(&sb, ",\"user_agent\":");
 	sb_jstr(&sb, r->user_agent);
 	sb_str(&sb, ",\"pid\":");
-	sb_num(&sb, (long long)getpid());
+	sb_num(&sb, (long long)(pid ? pid : getpid()));
 	sb.cap += 2;
 	record_end(&sb);
 	log_write_access(sb.p, sb.len);

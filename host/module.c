@@ -25,7 +25,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -70,6 +72,8 @@ struct capture {
 #define OUT_KEEP	(4 << 20)	/* buffer kept between calls */
 
 static __thread sigjmp_buf *exit_jb;	/* set while main() runs */
+static sigset_t		 mask;		/* serving thread's signal mask */
+static int		 mask_saved;
 static __thread int exit_status;
 
 extern char **environ;
@@ -471,10 +475,18 @@ module_call(struct module *m, char **env, int *status)
 	argv[1] = NULL;
 	environ = env;
 	exit_jb = &jb;
+	if (!mask_saved) {
+		/* The serving thread's mask outside handlers never changes. */
+		if (pthread_sigmask(SIG_SETMASK, NULL, &mask) != 0)
+			sigemptyset(&mask);
+		mask_saved = 1;
+	}
 	deadline_enter_handler();
-	if (sigsetjmp(jb, 1) == 0) {
+	/* No mask saved per call (a syscall); restored on the exit path. */
+	if (sigsetjmp(jb, 0) == 0) {
 		*status = m->main(1, argv, env);
 	} else {
+		pthread_sigmask(SIG_SETMASK, &mask, NULL);
 		how = MODULE_EXITED;
 		*status = exit_status;
 	}

@@ -269,6 +269,20 @@ pipeline_free(struct pipeline *pl)
 	free(pl);
 }
 
+/* Appends a decimal number (no printf on the hot path). */
+static void
+put_num(struct buf *b, unsigned long long v)
+{
+	char	 tmp[24];
+	int	 i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	buf_append(b, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
 /* Hop-by-hop and recomputed fields a handler may not pass through. */
 static int
 field_dropped(const struct cgiresp_field *f)
@@ -348,8 +362,9 @@ send_head(struct pipeline *pl, struct req *r, const struct resp *resp,
 	int		 have_hsts = 0;
 
 	buf_reset(b);
-	buf_printf(b, r->t->style == TRANSPORT_HTTP ? "HTTP/1.1 %d " :
-	    "Status: %d ", resp->status);
+	buf_puts(b, r->t->style == TRANSPORT_HTTP ? "HTTP/1.1 " : "Status: ");
+	put_num(b, (unsigned long long)resp->status);
+	buf_putc(b, ' ');
 	if (resp->reason != NULL)
 		buf_append(b, resp->reason, resp->reason_len);
 	else
@@ -377,8 +392,11 @@ send_head(struct pipeline *pl, struct req *r, const struct resp *resp,
 		buf_puts(b, "Content-Encoding: gzip\r\n");
 	if (pl->hsts != NULL && !have_hsts)
 		buf_puts(b, pl->hsts);
-	if (!streaming && status_has_body(resp->status))
-		buf_printf(b, "Content-Length: %zu\r\n", clen);
+	if (!streaming && status_has_body(resp->status)) {
+		buf_puts(b, "Content-Length: ");
+		put_num(b, clen);
+		buf_puts(b, "\r\n");
+	}
 	buf_puts(b, "\r\n");
 	r->status = resp->status;
 	r->t->head_sent = 1;
@@ -511,18 +529,24 @@ build_env(struct pipeline *pl, struct req *r)
 	const char	*docroot, *pi = r->route.path_info;
 	char		**p, num[24];
 	size_t		 n;
+	int		 i = sizeof(num) - 1;
+	long long	 v = r->soft_deadline_ms;
 
 	if ((p = arena_alloc(r->arena, (pl->nfixed + 16) * sizeof(*p))) ==
 	    NULL)
 		return -1;
 	memcpy(p, pl->fixed, pl->nfixed * sizeof(*p));
 	n = pl->nfixed;
-	snprintf(num, sizeof(num), "%lld", r->soft_deadline_ms);
+	num[i] = '\0';
+	do {
+		num[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 && i > 0);
 	p[n++] = apair(r->arena, "REQUEST_LOG_ID", r->id);
-	p[n++] = apair(r->arena, "REQUEST_DEADLINE", num);
+	p[n++] = apair(r->arena, "REQUEST_DEADLINE", num + i);
 	p[n++] = apair(r->arena, "SCRIPT_NAME", r->route.script_name);
 	p[n++] = apair(r->arena, "PATH_INFO", *pi ? pi : NULL);
-	docroot = req_param(r->params, "DOCUMENT_ROOT");
+	docroot = r->document_root;
 	if (*pi != '\0' && docroot != NULL && *docroot != '\0')
 		p[n++] = arena_printf(r->arena, "PATH_TRANSLATED=%s%s",
 		    docroot, pi);
@@ -871,7 +895,7 @@ check_limits(struct req *r, enum route_err rerr, const struct limits *lim)
 	long long	 waited;
 	unsigned long long n;
 
-	if (req_header_too_large(r, (size_t)lim->max_header_bytes)) {
+	if (r->longest_header > (size_t)lim->max_header_bytes) {
 		log_req(r, LOG_LEVEL_WARNING, "a request header field is "
 		    "larger than max_header_size (%lld bytes)",
 		    lim->max_header_bytes);
@@ -887,7 +911,7 @@ check_limits(struct req *r, enum route_err rerr, const struct limits *lim)
 		    lim->pending_timeout_ms);
 		return 503;
 	}
-	cl = req_param(r->params, "CONTENT_LENGTH");
+	cl = r->content_length;
 	if (cl != NULL && *cl != '\0') {
 		errno = 0;
 		n = strtoull(cl, &end, 10);

@@ -10,6 +10,7 @@
  * and HTTP_CONTENT_LENGTH are dropped in favour of the CGI variables.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,26 +66,27 @@ req_url_decode(char *dst, const char *src, size_t n)
 	return o;
 }
 
-/*
- * Returns 1 if an HTTP_* parameter's value is longer than max bytes (the
- * request then gets 400).
- */
-int
-req_header_too_large(const struct req *r, size_t max)
-{
-	char	**p, *eq;
+/* The parameters req_parse() keeps, by name. */
+static const struct {
+	const char	*name;
+	size_t		 len;
+	size_t		 off;		/* of the const char * in struct req */
+} wanted[] = {
+#define W(n, f)	{ n, sizeof(n) - 1, offsetof(struct req, f) }
+	W("REQUEST_METHOD", method),
+	W("QUERY_STRING", query),
+	W("REMOTE_ADDR", remote_addr),
+	W("HTTP_USER_AGENT", user_agent),
+	W("HTTP_ACCEPT_ENCODING", accept_encoding),
+	W("REQUEST_START", request_start),
+	W("CONTENT_LENGTH", content_length),
+	W("DOCUMENT_ROOT", document_root),
+#undef W
+};
 
-	for (p = r->params; p != NULL && *p != NULL; p++) {
-		if (strncmp(*p, "HTTP_", 5) != 0)
-			continue;
-		if ((eq = strchr(*p, '=')) != NULL && strlen(eq + 1) > max)
-			return 1;
-	}
-	return 0;
-}
-
 /*
- * Fills method, path, query and the other request fields from r->params.
+ * Fills method, path, query and the other request fields from r->params
+ * in one pass, and notes the longest HTTP_* value (for max_header_size).
  * The path is SCRIPT_NAME + PATH_INFO as the front end split it, or the
  * decoded path of REQUEST_URI when there is no SCRIPT_NAME. Returns REQ_OK
  * or REQ_NOMEM (the path is then "/").
@@ -92,24 +94,41 @@ req_header_too_large(const struct req *r, size_t max)
 enum req_err
 req_parse(struct req *r)
 {
-	const char	*sn, *pi, *uri, *q;
-	char		*path;
-	size_t		 snl, pil, n;
+	const char	*sn = NULL, *pi = NULL, *uri = NULL, *q, *eq;
+	char		*path, **p;
+	size_t		 snl, pil, n, nl, i, vl;
 
-	r->method = req_param(r->params, "REQUEST_METHOD");
+	for (i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+		*(const char **)((char *)r + wanted[i].off) = NULL;
+	r->longest_header = 0;
+	for (p = r->params; p != NULL && *p != NULL; p++) {
+		if ((eq = strchr(*p, '=')) == NULL)
+			continue;
+		nl = (size_t)(eq - *p);
+		if (nl > 5 && memcmp(*p, "HTTP_", 5) == 0 &&
+		    (vl = strlen(eq + 1)) > r->longest_header)
+			r->longest_header = vl;
+		if (nl == 11 && memcmp(*p, "SCRIPT_NAME", 11) == 0)
+			sn = eq + 1;
+		else if (nl == 9 && memcmp(*p, "PATH_INFO", 9) == 0)
+			pi = eq + 1;
+		else if (nl == 11 && memcmp(*p, "REQUEST_URI", 11) == 0)
+			uri = eq + 1;
+		else
+			for (i = 0; i < sizeof(wanted) / sizeof(wanted[0]);
+			    i++)
+				if (wanted[i].len == nl &&
+				    memcmp(*p, wanted[i].name, nl) == 0 &&
+				    *(const char **)((char *)r +
+				    wanted[i].off) == NULL)
+					*(const char **)((char *)r +
+					    wanted[i].off) = eq + 1;
+	}
 	if (r->method == NULL || *r->method == '\0')
 		r->method = "GET";
 	r->is_head = strcmp(r->method, "HEAD") == 0;
-	r->query = req_param(r->params, "QUERY_STRING");
 	if (r->query == NULL)
 		r->query = "";
-	r->remote_addr = req_param(r->params, "REMOTE_ADDR");
-	r->user_agent = req_param(r->params, "HTTP_USER_AGENT");
-	r->accept_encoding = req_param(r->params, "HTTP_ACCEPT_ENCODING");
-	r->request_start = req_param(r->params, "REQUEST_START");
-
-	sn = req_param(r->params, "SCRIPT_NAME");
-	pi = req_param(r->params, "PATH_INFO");
 	if (sn != NULL && (*sn != '\0' || (pi != NULL && *pi != '\0'))) {
 		snl = strlen(sn);
 		pil = pi ? strlen(pi) : 0;
@@ -118,7 +137,7 @@ req_parse(struct req *r)
 		memcpy(path, sn, snl);
 		memcpy(path + snl, pi ? pi : "", pil);
 		path[snl + pil] = '\0';
-	} else if ((uri = req_param(r->params, "REQUEST_URI")) != NULL) {
+	} else if (uri != NULL) {
 		/* Only the raw URI came: decode its path part. */
 		q = strchr(uri, '?');
 		n = q ? (size_t)(q - uri) : strlen(uri);
@@ -154,14 +173,21 @@ name_len(const char *pair)
 	return eq ? (size_t)(eq - pair) : strlen(pair);
 }
 
+/*
+ * A cheap hash of a variable name: its length and three of its bytes.
+ * Collisions only cost a comparison; names share long prefixes (HTTP_)
+ * but rarely their length, middle and end.
+ */
 static size_t
 name_hash(const char *s, size_t n)
 {
-	size_t	 h = 2166136261u, i;
+	size_t	 h = n * 2654435761u;
 
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
+	if (n > 0)
+		h ^= (size_t)(unsigned char)s[n - 1] << 7 ^
+		    (size_t)(unsigned char)s[n / 2] << 15 ^
+		    (size_t)(unsigned char)s[n > 6 ? 5 : 0] << 23;
+	return h * 0x9e3779b97f4a7c15ULL >> 17;
 }
 
 /* Returns the table cell for the name of pair (empty or matching). */
@@ -187,9 +213,9 @@ lookup(struct envb *e, const char *pair, size_t nl)
  * 4.1.18, RFC 9110 5.3).
  */
 static int
-add_param(struct envb *e, char *pair)
+add_param(struct envb *e, char *pair, size_t nl)
 {
-	size_t		*cell, nl = name_len(pair), ol, vl;
+	size_t		*cell, ol, vl;
 	const char	*sep;
 	char		*old, *m;
 
@@ -237,19 +263,24 @@ add_override(struct envb *e, char *pair)
 static int
 skip_param(const char *pair, size_t nl)
 {
-	static const char *drop[] = {
-		"FCGI_ROLE", "HTTP_PROXY", "HTTP_CONTENT_TYPE",
-		"HTTP_CONTENT_LENGTH", "REQUEST_START",
+	static const struct {
+		const char	*name;
+		size_t		 len;
+	} drop[] = {
+#define D(n)	{ n, sizeof(n) - 1 }
+		D("FCGI_ROLE"), D("HTTP_PROXY"), D("HTTP_CONTENT_TYPE"),
+		D("HTTP_CONTENT_LENGTH"), D("REQUEST_START"),
+#undef D
 	};
 	size_t	 i;
 
 	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-		if (strlen(drop[i]) == nl && strncmp(pair, drop[i], nl) == 0)
+		if (drop[i].len == nl && memcmp(pair, drop[i].name, nl) == 0)
 			return 1;
 	/* RFC 3875 4.1: empty means unset, but QUERY_STRING is always set. */
-	if (pair[nl] != '=' || pair[nl + 1] != '\0')
+	if (pair[nl + 1] != '\0')
 		return 0;
-	return !(nl == 12 && strncmp(pair, "QUERY_STRING", 12) == 0);
+	return !(nl == 12 && memcmp(pair, "QUERY_STRING", 12) == 0);
 }
 
 /*
@@ -283,7 +314,7 @@ req_build_env(struct req *r, const struct req_env_extra *extra)
 		nl = name_len(*p);
 		if ((*p)[nl] != '=' || nl == 0 || skip_param(*p, nl))
 			continue;
-		if (add_param(&e, *p) == -1)
+		if (add_param(&e, *p, nl) == -1)
 			return REQ_NOMEM;
 	}
 	if (*lookup(&e, "QUERY_STRING", 12) == 0)

@@ -53,6 +53,9 @@ struct req {
 	const char	*user_agent;
 	const char	*accept_encoding;
 	const char	*request_start;	/* REQUEST_START ($msec), or NULL */
+	const char	*content_length; /* CONTENT_LENGTH, or NULL */
+	const char	*document_root;	/* DOCUMENT_ROOT, or NULL */
+	size_t		 longest_header; /* longest HTTP_* value */
 	int		 is_head;
 
 	char		 id[REQ_ID_LEN + 1];	/* REQUEST_LOG_ID */
@@ -76,7 +79,6 @@ struct req_env_extra {
 };
 
 enum req_err	 req_parse(struct req *);
-int		 req_header_too_large(const struct req *, size_t);
 enum req_err	 req_build_env(struct req *, const struct req_env_extra *);
 void		 req_id_format(char *, long long, uint64_t, uint32_t);
 size_t		 req_url_decode(char *, const char *, size_t);
