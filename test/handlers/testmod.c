@@ -6,7 +6,7 @@
  *   /bigbody?n=N /redirect?to=PATH /loop /clientredirect /nph /malformed
  *   /injection /noblank /empty /crash /abort /fpe /stackoverflow /exit?N
  *   /_exit?N /sleep?ms=N /spin?ms=N /ignore /value?set=X /global
- *   /closestdout /readpast /settimeout?ms=N /donefd?ms=N
+ *   /closestdout /readpast /settimeout?to=N&ms=M /donefd?ms=N /ownaction
  */
 #include <sys/time.h>
 
@@ -86,9 +86,36 @@ do_sleep(void)
 	e = errno;
 
 	text();
-	printf("slept %lld ms rc=%d errno=%s err=%s\n", now_ms() - t0, rc,
-	    rc == -1 && e == EINTR ? "EINTR" : "0", errname(wc_err()));
+	printf("slept %lld ms rc=%d errno=%s err=%s late=%lld\n",
+	    now_ms() - t0, rc, rc == -1 && e == EINTR ? "EINTR" : "0",
+	    errname(wc_err()), now_ms() - wc_deadline_ms());
 	fprintf(stderr, "WARNING: sleep ended with %s\n", errname(wc_err()));
+}
+
+static volatile sig_atomic_t own_ran;
+
+static void
+own_action(int sig)
+{
+	(void)sig;
+	own_ran = 1;
+}
+
+static void
+do_ownaction(void)
+{
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = own_action;
+	sigemptyset(&sa.sa_mask);
+	sigaction(WC_DEADLINE_SIGNAL, &sa, &old);
+	own_ran = 0;
+	while (!own_ran && !wc_done())
+		pause();
+	sigaction(WC_DEADLINE_SIGNAL, &old, NULL);
+	text();
+	printf("own action ran=%d err=%s\n", (int)own_ran, errname(wc_err()));
 }
 
 static void
@@ -246,11 +273,13 @@ main(void)
 	} else if (strcmp(pi, "/settimeout") == 0) {
 		long long	 before = wc_deadline_ms();
 
-		wc_set_timeout_ms(qnum("ms", 200));
+		wc_set_timeout_ms(qnum("to", 200));
 		do_sleep();
 		printf("shortened=%d\n", wc_deadline_ms() < before);
 	} else if (strcmp(pi, "/donefd") == 0) {
 		do_donefd();
+	} else if (strcmp(pi, "/ownaction") == 0) {
+		do_ownaction();
 	} else {
 		printf("Status: 404 Not Found\r\nContent-Type: text/plain\r\n"
 		    "\r\nno such test\n");

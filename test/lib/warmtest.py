@@ -314,6 +314,20 @@ http {
         finally:
             c.close()
 
+    def open_request(self, method, path, body=b"", headers=None):
+        """Sends a request on a raw socket and returns the socket without
+        reading the answer: the caller closes it to play a client that
+        went away."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.http_sock)
+        head = "%s %s HTTP/1.1\r\nHost: localhost\r\n" % (method, path)
+        for k, v in (headers or {}).items():
+            head += "%s: %s\r\n" % (k, v)
+        if body:
+            head += "Content-Length: %d\r\n" % len(body)
+        s.sendall(head.encode() + b"\r\n" + body)
+        return s
+
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
 
