@@ -7,6 +7,7 @@
  *   /injection /noblank /empty /crash /abort /fpe /stackoverflow /exit?N
  *   /_exit?N /sleep?ms=N /spin?ms=N /ignore /value?set=X /global
  *   /closestdout /readpast /settimeout?to=N&ms=M /donefd?ms=N /ownaction
+ *   /blockread /blockpoll
  */
 #include <sys/time.h>
 
@@ -90,6 +91,31 @@ do_sleep(void)
 	    now_ms() - t0, rc, rc == -1 && e == EINTR ? "EINTR" : "0",
 	    errname(wc_err()), now_ms() - wc_deadline_ms());
 	fprintf(stderr, "WARNING: sleep ended with %s\n", errname(wc_err()));
+}
+
+/* Blocks in read() or poll() on a pipe nobody writes to. */
+static void
+do_block(int use_poll)
+{
+	int		 p[2], rc, e;
+	char		 c;
+	struct pollfd	 pfd;
+
+	if (pipe(p) == -1)
+		return;
+	if (use_poll) {
+		pfd.fd = p[0];
+		pfd.events = POLLIN;
+		rc = poll(&pfd, 1, -1);
+	} else {
+		rc = (int)read(p[0], &c, 1);
+	}
+	e = errno;
+	close(p[0]);
+	close(p[1]);
+	text();
+	printf("%s rc=%d errno=%s err=%s\n", use_poll ? "poll" : "read", rc,
+	    rc == -1 && e == EINTR ? "EINTR" : "0", errname(wc_err()));
 }
 
 static volatile sig_atomic_t own_ran;
@@ -280,6 +306,10 @@ main(void)
 		do_donefd();
 	} else if (strcmp(pi, "/ownaction") == 0) {
 		do_ownaction();
+	} else if (strcmp(pi, "/blockread") == 0) {
+		do_block(0);
+	} else if (strcmp(pi, "/blockpoll") == 0) {
+		do_block(1);
 	} else {
 		printf("Status: 404 Not Found\r\nContent-Type: text/plain\r\n"
 		    "\r\nno such test\n");

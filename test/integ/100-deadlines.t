@@ -48,6 +48,7 @@ module = {build}/examples/cancel/cancel.so
 url = /cgi/
 cgi = {dir}/cgi
 timeout = 400ms
+deadline_grace = 3s
 """
 
 
@@ -81,6 +82,12 @@ def test_soft_deadline_wakes_the_handler(c):
                     "soft deadline" in x["message"])[0]
     ok(any("testmod.so" in f for f in bt["backtrace"]), bt)
     ok(any("main" in f for f in bt["backtrace"]), bt)
+
+
+def test_blocking_read_and_poll_return_early(c):
+    for call in ("read", "poll"):
+        r = c.get("/fast/block" + call)
+        eq(r.text, "%s rc=-1 errno=EINTR err=deadline\n" % call)
 
 
 def test_timer_example_answers_by_itself(c):
@@ -195,6 +202,21 @@ def test_cgi_executable_with_libwarmcgi(c):
                x["level"] == "WARNING")
     r = c.get("/cgi/cgi_deadline?ms=100")
     ok("err=0" in r.text, r.text)
+
+
+def test_cgi_executable_sees_the_client_leave(c):
+    n0 = len(c.app_records())
+    s = c.open_request("GET", "/cgi/cgi_deadline?ms=300")
+    try:
+        started = wait_for(lambda: [x for x in c.app_records()[n0:] if
+                                    x["message"].startswith("cgi started")],
+                           10, "the CGI process to start")[0]
+    finally:
+        s.close()
+    rid = started["request_id"]
+    c.wait_app(lambda x: x["request_id"] == rid and
+               x["message"] == "cgi finished with err=1")
+    eq(c.wait_access(lambda x: x["request_id"] == rid)[0]["status"], 499)
 
 
 def test_slow_log_backtrace(c):
