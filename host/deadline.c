@@ -38,6 +38,7 @@
  * delivered.
  */
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <execinfo.h>
@@ -66,6 +67,7 @@
 
 enum phase {
 	PHASE_IDLE,		/* no request */
+	PHASE_IO,		/* reading a request from the front end */
 	PHASE_HOST,		/* host code serves the request */
 	PHASE_HANDLER,		/* a module's main() runs */
 	PHASE_SIGNALING,	/* the watchdog is sending the signal */
@@ -86,6 +88,8 @@ static struct {
 	_Atomic int		 done_written;	/* done_efd holds a count */
 	_Atomic int		 bt_ready;	/* 1: bt[] waits to be logged */
 	_Atomic long long	 slow_ms;	/* slow log time, or 0 */
+	_Atomic long long	 io_until_ms;	/* PHASE_IO: cut off then */
+	_Atomic int		 io_fd;		/* PHASE_IO: the connection */
 	struct req *_Atomic	 req;
 	pthread_t		 main_thread;
 	int			 wake_efd;	/* wakes the watchdog */
@@ -282,7 +286,27 @@ struct watch {
 	int		 signal_owed;	/* WC_DEADLINE_SIGNAL still to send */
 	int		 cancel_fired;
 	int		 slow_done;	/* slow log backtrace taken */
+	int		 io_cut;	/* stalled front end cut off */
 };
+
+/*
+ * A front end that stopped sending in the middle of a request would keep
+ * the serving thread in libfcgi's blocking read for ever: shut the
+ * connection down, so the read fails and the worker moves on.
+ */
+static void
+cut_stalled(struct watch *w, unsigned seq)
+{
+	int	 fd = atomic_load(&dl.io_fd);
+
+	w->io_cut = 1;
+	if (atomic_load(&dl.seq) != seq || atomic_load(&dl.phase) != PHASE_IO)
+		return;
+	shutdown(fd, SHUT_RDWR);
+	log_warnx("the front end sent nothing for %lld ms in the middle of "
+	    "a request; connection closed (io_timeout)",
+	    deadline_now_ms() - atomic_load(&dl.start_ms));
+}
 
 /* Acts on request seq at time now; returns when to look again. */
 static long long
@@ -297,6 +321,14 @@ check(struct watch *w, unsigned seq, long long now, int *watch_fd)
 
 	if (seq != w->seq)
 		memset(w, 0, sizeof(*w)), w->seq = seq;
+	if (phase == PHASE_IO) {
+		if (!w->io_cut && now >= atomic_load(&dl.io_until_ms))
+			cut_stalled(w, seq);
+		next = w->io_cut ? now + TICK_MS :
+		    atomic_load(&dl.io_until_ms);
+		*watch_fd = -1;
+		return next < now + IDLE_TICK_MS ? next : now + IDLE_TICK_MS;
+	}
 	if (!w->soft_fired && now >= soft) {
 		w->soft_fired = 1;
 		w->signal_owed = fire(seq, WC_DEADLINE_EXCEEDED);
@@ -425,6 +457,27 @@ deadline_init(void)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Starts watching the reading of a request on connection fd: if it is not
+ * over (deadline_begin() or deadline_end()) by until_ms, the watchdog
+ * shuts the connection down so that the blocked read fails. Costs no
+ * system call unless the watchdog is parked.
+ */
+void
+deadline_io_begin(int fd, long long until_ms)
+{
+	atomic_store(&dl.io_fd, fd);
+	atomic_store(&dl.io_until_ms, until_ms);
+	atomic_store(&dl.start_ms, deadline_now_ms());
+	atomic_store(&dl.conn_fd, -1);
+	atomic_store(&dl.phase, PHASE_IO);
+	if (++dl.counter == 0)
+		dl.counter = 1;
+	atomic_store(&dl.seq, dl.counter);
+	if (atomic_load(&dl.parked))
+		efd_write(dl.wake_efd);
 }
 
 /*
