@@ -460,6 +460,20 @@ deadline_init(void)
 }
 
 /*
+ * Gives what was just stored a new sequence number, which the watchdog
+ * reads last, and wakes the watchdog if it is parked.
+ */
+static void
+publish(void)
+{
+	if (++dl.counter == 0)
+		dl.counter = 1;
+	atomic_store(&dl.seq, dl.counter);
+	if (atomic_load(&dl.parked))
+		efd_write(dl.wake_efd);
+}
+
+/*
  * Starts watching the reading of a request on connection fd: if it is not
  * over (deadline_begin() or deadline_end()) by until_ms, the watchdog
  * shuts the connection down so that the blocked read fails. Costs no
@@ -473,11 +487,7 @@ deadline_io_begin(int fd, long long until_ms)
 	atomic_store(&dl.start_ms, deadline_now_ms());
 	atomic_store(&dl.conn_fd, -1);
 	atomic_store(&dl.phase, PHASE_IO);
-	if (++dl.counter == 0)
-		dl.counter = 1;
-	atomic_store(&dl.seq, dl.counter);
-	if (atomic_load(&dl.parked))
-		efd_write(dl.wake_efd);
+	publish();
 }
 
 /*
@@ -502,11 +512,7 @@ deadline_begin(struct req *r, int conn_fd)
 	atomic_store(&dl.conn_fd, conn_fd);
 	atomic_store(&dl.err, WC_OK);
 	atomic_store(&dl.phase, PHASE_HOST);
-	if (++dl.counter == 0)
-		dl.counter = 1;
-	atomic_store(&dl.seq, dl.counter);
-	if (atomic_load(&dl.parked))
-		efd_write(dl.wake_efd);
+	publish();
 }
 
 /*
