@@ -7,13 +7,18 @@
  *   /injection /noblank /empty /crash /abort /fpe /stackoverflow /exit?N
  *   /_exit?N /sleep?ms=N /spin?ms=N /ignore /value?set=X /global
  *   /closestdout /readpast /settimeout?to=N&ms=M /donefd?ms=N /ownaction
- *   /blockread /blockpoll
+ *   /blockread /blockpoll /leakfd?n=N /thread?ms=N /bigwrite?mb=N[&raw=1]
+ *   /fdcount
  */
 #include <sys/time.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +169,63 @@ do_donefd(void)
 	    now_ms() - t0, errname(wc_err()));
 }
 
+/* Outlives its request, then writes to stderr (between requests). */
+static void *
+late_writer(void *arg)
+{
+	struct timespec	 ts = { 0, (long)(intptr_t)arg * 1000000 };
+
+	nanosleep(&ts, NULL);
+	fprintf(stderr, "WARNING: late line from a thread\n");
+	return NULL;
+}
+
+static void
+do_thread(void)
+{
+	pthread_t	 t;
+	long		 ms = qnum("ms", 300);
+
+	if (pthread_create(&t, NULL, late_writer, (void *)(intptr_t)ms) == 0)
+		pthread_detach(t);
+	text();
+	printf("thread started\n");
+}
+
+/* Writes mb MiB of body, with stdio or with write(1). */
+static void
+do_bigwrite(void)
+{
+	static char	 chunk[1 << 20];
+	long		 i, mb = qnum("mb", 100);
+	int		 raw = (int)qnum("raw", 0);
+
+	memset(chunk, 'x', sizeof(chunk));
+	text();
+	fflush(stdout);
+	for (i = 0; i < mb; i++) {
+		if (raw) {
+			if (write(1, chunk, sizeof(chunk)) < 0)
+				return;
+		} else {
+			fwrite(chunk, 1, sizeof(chunk), stdout);
+		}
+	}
+}
+
+static int
+fdcount(void)
+{
+	DIR		*d = opendir("/proc/self/fd");
+	int		 n = 0;
+
+	while (d != NULL && readdir(d) != NULL)
+		n++;
+	if (d != NULL)
+		closedir(d);
+	return n - 3;	/* ".", ".." and the directory itself */
+}
+
 int
 main(void)
 {
@@ -310,6 +372,19 @@ main(void)
 		do_block(0);
 	} else if (strcmp(pi, "/blockpoll") == 0) {
 		do_block(1);
+	} else if (strcmp(pi, "/leakfd") == 0) {
+		for (i = 0; i < qnum("n", 1); i++)
+			if (open("/dev/null", O_RDONLY) == -1)
+				break;
+		text();
+		printf("leaked fds=%d\n", fdcount());
+	} else if (strcmp(pi, "/fdcount") == 0) {
+		text();
+		printf("fds=%d pid=%d\n", fdcount(), (int)getpid());
+	} else if (strcmp(pi, "/thread") == 0) {
+		do_thread();
+	} else if (strcmp(pi, "/bigwrite") == 0) {
+		do_bigwrite();
 	} else {
 		printf("Status: 404 Not Found\r\nContent-Type: text/plain\r\n"
 		    "\r\nno such test\n");
