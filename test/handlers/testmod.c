@@ -5,7 +5,7 @@
  *   /hello /env /echo /status?code=N /stderr /raw /mixed /bigheader?n=N
  *   /bigbody?n=N /redirect?to=PATH /loop /clientredirect /nph /malformed
  *   /injection /noblank /empty /crash /abort /fpe /stackoverflow /exit?N
- *   /_exit?N /sleep?ms=N /spin?ms=N /ignore /value?set=X /global
+ *   /_exit?N /sleep?ms=N /spin?ms=N /ignore /value?set=X /global?ms=N
  *   /closestdout /readpast /settimeout?to=N&ms=M /donefd?ms=N /ownaction
  *   /blockread /blockpoll /leakfd?n=N /thread?ms=N /bigwrite?mb=N[&raw=1]
  *   /fdcount
@@ -346,6 +346,9 @@ main(void)
 		v = wc_value("key");
 		printf("after=%s\n", v ? v : "(none)");
 	} else if (strcmp(pi, "/global") == 0) {
+		struct timespec	 ts = { 0, qnum("ms", 0) * 1000000 };
+
+		nanosleep(&ts, NULL);
 		text();
 		printf("hits=%lu pid=%d\n", hits, (int)getpid());
 	} else if (strcmp(pi, "/closestdout") == 0) {

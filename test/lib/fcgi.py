@@ -50,8 +50,9 @@ def stdin(rid, data):
 
 
 def request_bytes(path, method="GET", body=b"", rid=1, flags=0, extra=()):
+    path, _, query = path.partition("?")
     env = [("REQUEST_METHOD", method), ("SCRIPT_NAME", path),
-           ("QUERY_STRING", ""), ("SERVER_PROTOCOL", "HTTP/1.1"),
+           ("QUERY_STRING", query), ("SERVER_PROTOCOL", "HTTP/1.1"),
            ("REMOTE_ADDR", "127.0.0.1")]
     if body:
         env.append(("CONTENT_LENGTH", str(len(body))))
@@ -87,6 +88,9 @@ def read_records(s):
         try:
             chunk = s.recv(65536)
         except socket.timeout:
+            return out, err, recs
+        except ConnectionResetError:
+            # Closed by the host with bytes of ours unread.
             return out, err, recs
         if not chunk:
             return out, err, recs

@@ -363,6 +363,42 @@ http {
                         timeout, what)
 
 
+def fd_count(pid):
+    """Open descriptors of a process (0 once it is gone)."""
+    try:
+        return len(os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return 0
+
+
+def rss_kb(pid):
+    """Resident set size of a process in KiB (0 once it is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def zombies(pid):
+    """Zombie children of a process."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] == "Z":
+                out.append(int(d))
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
 def eq(a, b, what=""):
     if a != b:
         raise AssertionError("%s%r != %r" % (what + ": " if what else "",
