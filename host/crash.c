@@ -247,10 +247,17 @@ crash_format_backtrace(struct sb *sb, void *const *frames, int n, int skip)
 int
 crash_altstack(void)
 {
-	stack_t	 ss;
+	/* Only the kernel points at a stack in use: keep it reachable, so
+	 * that leak checkers (valgrind) do not report it as lost. */
+	static void *volatile stacks[8];
+	static _Atomic unsigned nstacks;
+	stack_t		 ss;
+	unsigned	 i;
 
 	if ((ss.ss_sp = malloc(ALTSTACK_SIZE)) == NULL)
 		return -1;
+	if ((i = nstacks++) < sizeof(stacks) / sizeof(stacks[0]))
+		stacks[i] = ss.ss_sp;
 	ss.ss_size = ALTSTACK_SIZE;
 	ss.ss_flags = 0;
 	return sigaltstack(&ss, NULL);

@@ -256,8 +256,9 @@ def test_thousands_of_connections_opened_and_dropped(c):
             s.sendall(fcgi.request_bytes("/t/hello")[:40])
         s.close()
     healthy(c)
-    wait_for(lambda: all(fd_count(p) == c.fds[p] for p in c.pids), 10,
-             "descriptors back to %r" % c.fds)
+    if not os.environ.get("WARMCGI_VALGRIND"):   # valgrind opens its own
+        wait_for(lambda: all(fd_count(p) == c.fds[p] for p in c.pids), 10,
+                 "descriptors back to %r" % c.fds)
     for p in c.pids:
         ok(rss_kb(p) < rss[p] + 8 * 1024, "worker %d RSS %d -> %d KiB" %
            (p, rss[p], rss_kb(p)))

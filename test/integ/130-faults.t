@@ -141,9 +141,11 @@ def test_100_mib_of_output_is_a_500_and_memory_comes_back(c):
         eq(r.body, b"", path)
         c.wait_app(lambda x: "max_response_size" in x["message"])
     # Collected output stops at max_response_size (32M): no worker ever
-    # holds the 100 MiB.
+    # holds the 100 MiB. (ASan keeps freed memory in quarantine.)
+    limit = 80 if "ASAN_OPTIONS" not in os.environ else 400
     for w in c.workers():
-        ok(rss_kb(w) < 80 * 1024, "worker %d RSS %d KiB" % (w, rss_kb(w)))
+        ok(rss_kb(w) < limit * 1024, "worker %d RSS %d KiB" %
+           (w, rss_kb(w)))
 
 
 def test_leaked_descriptors_recycle_the_worker(c):

@@ -31,6 +31,23 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 FASTCGI_PARAMS = "/etc/nginx/fastcgi_params"
 
 
+def valgrind_prefix():
+    """With WARMCGI_VALGRIND=DIR (test/run --valgrind), warmcgi and its
+    workers run under valgrind memcheck, one log per process in DIR;
+    test/run reads them at the end.  CGI children are traced too, except
+    shells and coreutils (not ours)."""
+    logdir = os.environ.get("WARMCGI_VALGRIND")
+    if not logdir:
+        return []
+    return ["valgrind", "--tool=memcheck", "--leak-check=full",
+            "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--track-fds=no", "--trace-children=yes",
+            "--trace-children-skip=*/sh,*/bash,*/dash,*/env,*/sleep,*/cat,*.sh",
+            "--suppressions=" + os.path.join(SRC, "test", "valgrind.supp"),
+            "--log-file=" + os.path.join(logdir, "vg.%p.log")]
+
+
 def build(path):
     """Absolute path of a build artifact (modules live in the build tree)."""
     return os.path.join(BUILD, path)
@@ -178,7 +195,8 @@ class Cluster:
         if self.env:
             env.update(self.env)
         self.stderr = open(self.stderr_path, "ab")
-        self.proc = subprocess.Popen([WARMCGI, "-c", self.ini],
+        self.proc = subprocess.Popen(valgrind_prefix() +
+                                     [WARMCGI, "-c", self.ini],
                                      stdout=self.stderr, stderr=self.stderr,
                                      env=env, cwd=self.dir)
         wait_for(lambda: self._socket_ready(self.sock) or self._died(),
