@@ -70,7 +70,7 @@ struct capture {
 	int		 fd_dir;	/* /proc/self/fd: its size counts fds */
 	int		 task_dir;	/* /proc/self/task: links count threads */
 	long long	 fds_before;	/* open when main() was called */
-	long long	 threads_before;
+	long long	 threads;	/* after the last call */
 	long long	 fds_held;	/* left open by handlers, this worker */
 	int		 recycle;	/* fds_held > FDS_HELD_MAX */
 };
@@ -418,13 +418,15 @@ count(int dir, int threads)
 static void
 check_residue(struct capture *c)
 {
-	long long	 n;
+	long long	 n, threads;
 
-	if ((n = count(c->task_dir, 1) - c->threads_before) > 0 &&
-	    c->threads_before > 0)
+	/* The host's own threads never change: compare with the last call. */
+	threads = count(c->task_dir, 1);
+	if ((n = threads - c->threads) > 0 && c->threads > 0)
 		log_req(c->req, LOG_LEVEL_WARNING, "the handler left %lld "
 		    "thread%s running after main() returned", n,
 		    n == 1 ? "" : "s");
+	c->threads = threads;
 	if ((n = count(c->fd_dir, 0) - c->fds_before) <= 0 ||
 	    c->fds_before <= 0)
 		return;
@@ -492,7 +494,8 @@ capture_begin(struct capture *c, struct req *r, const char *body,
 	if (install_streams(c) == -1 || set_fd0(c, body, len) == -1)
 		return -1;
 	c->fds_before = count(c->fd_dir, 0);
-	c->threads_before = count(c->task_dir, 1);
+	if (c->threads == 0)	/* the first call: after the watchdog started */
+		c->threads = count(c->task_dir, 1);
 	__fpurge(stdin);
 	clearerr(stdin);
 	clearerr(stdout);
