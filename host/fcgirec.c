@@ -58,6 +58,14 @@ bad(struct fcgirec *s, const char *why)
 	return FCGIREC_BAD;
 }
 
+/* A 4-byte length: 31 bits, big-endian. */
+static unsigned long
+len4(const unsigned char *b)
+{
+	return (unsigned long)(b[0] & 0x7f) << 24 |
+	    (unsigned long)b[1] << 16 | (unsigned long)b[2] << 8 | b[3];
+}
+
 /*
  * Feeds n bytes of PARAMS content to the pair decoder. Returns 0, or -1
  * when a pair declares more bytes than the parameters may hold.
@@ -65,9 +73,30 @@ bad(struct fcgirec *s, const char *why)
 static int
 feed_pairs(struct fcgirec *s, const unsigned char *p, size_t n)
 {
-	size_t	 take;
+	unsigned long	 nl, vl;
+	size_t		 take, h;
 
 	while (n > 0) {
+		if (s->pair_state == PAIR_NAME_LEN && n >= 8) {
+			/* Both lengths in view: the usual case, decoded at
+			 * once. */
+			h = p[0] & 0x80 ? 4 : 1;
+			nl = h == 4 ? len4(p) : p[0];
+			vl = p[h] & 0x80 ? len4(p + h) : p[h];
+			h += p[h] & 0x80 ? 4 : 1;
+			if (nl + vl > FCGIREC_MAX_PARAMS)
+				return -1;
+			p += h;
+			n -= h;
+			take = n < nl + vl ? n : nl + vl;
+			p += take;
+			n -= take;
+			if (take < nl + vl) {
+				s->skip = nl + vl - take;
+				s->pair_state = PAIR_BYTES;
+			}
+			continue;
+		}
 		switch (s->pair_state) {
 		case PAIR_NAME_LEN:
 		case PAIR_VALUE_LEN:
@@ -99,17 +128,12 @@ feed_pairs(struct fcgirec *s, const unsigned char *p, size_t n)
 have_len:
 		if (s->pair_state <= PAIR_NAME_LEN4) {
 			s->name_len = s->len_have == 1 ? s->len_bytes[0] :
-			    (unsigned long)(s->len_bytes[0] & 0x7f) << 24 |
-			    (unsigned long)s->len_bytes[1] << 16 |
-			    (unsigned long)s->len_bytes[2] << 8 |
-			    s->len_bytes[3];
+			    len4(s->len_bytes);
 			s->pair_state = PAIR_VALUE_LEN;
 			continue;
 		}
 		s->skip = s->len_have == 1 ? s->len_bytes[0] :
-		    (unsigned long)(s->len_bytes[0] & 0x7f) << 24 |
-		    (unsigned long)s->len_bytes[1] << 16 |
-		    (unsigned long)s->len_bytes[2] << 8 | s->len_bytes[3];
+		    len4(s->len_bytes);
 		/* Both are below 2^31: the sum cannot wrap. */
 		s->skip += s->name_len;
 		if (s->skip > FCGIREC_MAX_PARAMS)
