@@ -346,8 +346,10 @@ spawn(struct master *m)
 		log_error("spawn: pipe");
 		return -1;
 	}
+	scoreboard_starting(m->sb, (size_t)(s - m->slots), m->gen);
 	if ((pid = fork()) == -1) {
 		log_error("fork");
+		scoreboard_reaped(m->sb, (size_t)(s - m->slots), 0);
 		close(p[0]);
 		close(p[1]);
 		return -1;
@@ -362,7 +364,7 @@ spawn(struct master *m)
 	s->gen = m->gen;
 	s->started_ms = now_ms();
 	s->retiring = 0;
-	scoreboard_spawned(m->sb, (size_t)(s - m->slots), (int)pid, m->gen);
+	scoreboard_spawned(m->sb, (size_t)(s - m->slots), (int)pid);
 	return 0;
 }
 

@@ -154,11 +154,12 @@ scoreboard_rows(struct scoreboard *sb, const struct conf *c)
 }
 
 /*
- * Marks slot i as used by the worker pid of generation gen, which has not
- * started serving yet (master, right after fork).
+ * Prepares slot i for a worker of generation gen, which will not serve
+ * before it says so (master, before fork: the worker's own "ready" must
+ * come after this).
  */
 void
-scoreboard_spawned(struct scoreboard *sb, size_t i, int pid, unsigned gen)
+scoreboard_starting(struct scoreboard *sb, size_t i, unsigned gen)
 {
 	struct scoreboard_slot *s = &sb->slots[i];
 
@@ -169,9 +170,17 @@ scoreboard_spawned(struct scoreboard *sb, size_t i, int pid, unsigned gen)
 	atomic_store(&s->rss_bytes, 0);
 	atomic_store(&s->since_ms, scoreboard_now_ms());
 	atomic_store(&s->state, SCOREBOARD_STARTING);
-	atomic_store(&s->pid, pid);
 	if (i + 1 > atomic_load(sb->used))
 		atomic_store(sb->used, (unsigned)i + 1);
+}
+
+/*
+ * Records the pid of the worker forked for slot i (master, after fork).
+ */
+void
+scoreboard_spawned(struct scoreboard *sb, size_t i, int pid)
+{
+	atomic_store(&sb->slots[i].pid, pid);
 	scoreboard_add(&sb->pool->spawned, 1);
 }
 

@@ -92,8 +92,8 @@ struct scoreboard *scoreboard_new(size_t);
 void		 scoreboard_free(struct scoreboard *);
 int		*scoreboard_rows(struct scoreboard *, const struct conf *);
 int		 scoreboard_row_of(struct scoreboard *, const char *);
-void		 scoreboard_spawned(struct scoreboard *, size_t, int,
-		    unsigned);
+void		 scoreboard_starting(struct scoreboard *, size_t, unsigned);
+void		 scoreboard_spawned(struct scoreboard *, size_t, int);
 void		 scoreboard_reaped(struct scoreboard *, size_t, int);
 void		 scoreboard_attach(struct scoreboard *, size_t);
 void		 scoreboard_ready(struct scoreboard *);

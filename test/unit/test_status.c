@@ -145,7 +145,8 @@ scoreboard_counts(void)
 	row = scoreboard_row_of(sb, "hello");
 	ASSERT_EQ(row, 1);
 	ASSERT_EQ(scoreboard_row_of(sb, "hello"), 1);
-	scoreboard_spawned(sb, 1, 1234, 3);
+	scoreboard_starting(sb, 1, 3);
+	scoreboard_spawned(sb, 1, 1234);
 	scoreboard_attach(sb, 1);
 	scoreboard_ready(sb);
 	scoreboard_begin(sb, row, 1000000);
