@@ -102,12 +102,17 @@ priv_worker(const struct conf *c)
 
 /*
  * Refuses to run handlers as root: when warmcgi runs as root, c must name
- * a user other than root to drop to, or say allow_root = yes. Returns 0,
- * or -1 with the reason in err.
+ * a user other than root to drop to, or say allow_root = yes. Not root, it
+ * cannot become another user. Returns 0, or -1 with the reason in err.
  */
 int
 priv_check_root(const struct conf *c, char *err, size_t size)
 {
+	if (geteuid() != 0 && c->uid >= 0 && (uid_t)c->uid != geteuid()) {
+		snprintf(err, size, "%s:0: user = %s: changing users needs "
+		    "warmcgi to start as root", c->file, c->user);
+		return -1;
+	}
 	if (geteuid() != 0 || c->allow_root)
 		return 0;
 	if (c->uid < 0) {
