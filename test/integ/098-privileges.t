@@ -101,8 +101,9 @@ def test_workers_drop_to_user_and_group():
         c.wait_access(lambda x: x["path"] == "/t/ids")
         os.rename(c.access_log, c.access_log + ".1")
         c.signal(__import__("signal").SIGUSR1)
-        wait_for(lambda: os.path.exists(c.access_log), 10, "new log")
-        eq(os.stat(c.access_log).st_uid, uid)
+        wait_for(lambda: os.path.exists(c.access_log) and
+                 os.stat(c.access_log).st_uid == uid, 10,
+                 "a new log owned by the workers' user")
 
         def logged():
             c.get("/t/hello?after=rotate")
