@@ -266,6 +266,8 @@ static const struct opt opts[] = {
 	    NULL },
 	{ "workers", NULL, OPT_INT, C(workers), 1, 1024, 4, NULL },
 	{ "preload", NULL, OPT_BOOL, C(preload), 0, 1, 0, NULL },
+	{ "io_timeout", NULL, OPT_DURATION, C(io_timeout_ms), 100, 3600000,
+	    10000, NULL },
 	{ "hsts", NULL, OPT_STRING, C(hsts), 0, 0, 0, "" },
 	{ "compress_level", NULL, OPT_INT, C(compress_level), 1, 9, 1, NULL },
 	{ "log", NULL, OPT_LOG, C(log), 0, 0, 0, "-" },

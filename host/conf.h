@@ -103,6 +103,7 @@ struct conf {
 	char		*listen_group;	/* unix socket group, or NULL */
 	long long	 listen_backlog;
 	long long	 workers;
+	long long	 io_timeout_ms;	/* front end stalled: cut it off */
 	long long	 preload;
 	char		*hsts;		/* Strict-Transport-Security value */
 	long long	 compress_level;

@@ -314,6 +314,20 @@ http {
         finally:
             c.close()
 
+    def open_request(self, method, path, body=b"", headers=None):
+        """Sends a request on a raw socket and returns the socket without
+        reading the answer: the caller closes it to play a client that
+        went away."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.http_sock)
+        head = "%s %s HTTP/1.1\r\nHost: localhost\r\n" % (method, path)
+        for k, v in (headers or {}).items():
+            head += "%s: %s\r\n" % (k, v)
+        if body:
+            head += "Content-Length: %d\r\n" % len(body)
+        s.sendall(head.encode() + b"\r\n" + body)
+        return s
+
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
 
@@ -350,50 +364,17 @@ http {
 
 
 def fcgi_request(sock_path, params, body=b"", timeout=30):
-    """One FastCGI request straight to warmcgi's socket, with exactly the
-    params given (no front end normalizing the path).  Returns a Response
-    built from the CGI response warmcgi writes ("Status: ..." first)."""
-    import struct
-
-    def record(rtype, content):
-        return struct.pack(">BBHHBB", 1, rtype, 1, len(content), 0, 0) + \
-            content
-
-    def nv(name, value):
-        out = b""
-        for x in (name, value):
-            out += bytes([len(x)]) if len(x) < 128 else \
-                struct.pack(">I", len(x) | 0x80000000)
-        return out + name + value
-
-    pairs = b"".join(nv(k.encode(), v.encode() if isinstance(v, str) else v)
-                     for k, v in params.items())
-    msg = record(1, struct.pack(">HB5x", 1, 0))
-    for i in range(0, len(pairs), 65535):
-        msg += record(4, pairs[i:i + 65535])
-    msg += record(4, b"")
-    for i in range(0, len(body), 65535):
-        msg += record(5, body[i:i + 65535])
-    msg += record(5, b"")
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(sock_path)
-    data = b""
+    """One FastCGI request straight to warmcgi's socket (fcgi.py), with
+    exactly the params given: no front end normalizes the path.  Returns
+    a Response parsed from the CGI response warmcgi writes."""
+    import fcgi
+    s = fcgi.connect(sock_path, timeout)
     try:
-        s.sendall(msg)
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        s.sendall(fcgi.begin(1) + fcgi.params(1, params.items()) +
+                  fcgi.stdin(1, body))
+        out = fcgi.read_records(s)[0]
     finally:
         s.close()
-    out = b""
-    while len(data) >= 8:
-        _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", data[:8])
-        if rtype == 6:
-            out += data[8:8 + clen]
-        data = data[8 + clen + plen:]
     head, _, resp_body = out.partition(b"\r\n\r\n")
     status, reason, headers = 200, "", []
     for line in head.decode("latin-1").split("\r\n"):
