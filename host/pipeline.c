@@ -530,13 +530,13 @@ pipeline_send(struct pipeline *pl, struct req *r, const struct resp *resp)
 	body = resp->body;
 	len = resp->body_len;
 	how = compression(r, lim, resp);
-	if ((how & SEND_GZIPPED) &&
-	    gzip_compress(pl->gz, body, len, &pl->zbuf) == 0) {
-		body = pl->zbuf.data;
-		len = pl->zbuf.len;
-	} else {
-		how &= ~(SEND_GZIPPED | (resp->status == 304 ? 0 :
-		    SEND_WEAK_ETAG));
+	if (how & SEND_GZIPPED) {
+		if (gzip_compress(pl->gz, body, len, &pl->zbuf) == 0) {
+			body = pl->zbuf.data;
+			len = pl->zbuf.len;
+		} else {
+			how &= ~(SEND_GZIPPED | SEND_WEAK_ETAG);
+		}
 	}
 	if (send_head(pl, r, resp, how, len) == -1)
 		goto gone;

@@ -183,6 +183,14 @@ def test_forced_by_user_agent(c):
     ok(not gzipped(r), "compress = off wins")
 
 
+def test_cache_fields_pass_through(c):
+    r = c.get("/r/cache?n=3000", headers=GZ)
+    ok(gzipped(r))
+    eq(r.headers_named("Cache-Control"), ["public, max-age=60"])
+    ok(r.header("Expires") is None, "none added to a dynamic answer")
+    eq(r.header("Vary"), "Accept-Encoding")
+
+
 def test_hsts_on_dynamic_responses(c):
     want = "max-age=31536000; includeSubDomains"
     for path in ("/r/text?n=10", "/r/status?code=500", "/nothing/here"):
