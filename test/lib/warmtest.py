@@ -363,6 +363,30 @@ http {
                         timeout, what)
 
 
+def fcgi_request(sock_path, params, body=b"", timeout=30):
+    """One FastCGI request straight to warmcgi's socket (fcgi.py), with
+    exactly the params given: no front end normalizes the path.  Returns
+    a Response parsed from the CGI response warmcgi writes."""
+    import fcgi
+    s = fcgi.connect(sock_path, timeout)
+    try:
+        s.sendall(fcgi.begin(1) + fcgi.params(1, params.items()) +
+                  fcgi.stdin(1, body))
+        out = fcgi.read_records(s)[0]
+    finally:
+        s.close()
+    head, _, resp_body = out.partition(b"\r\n\r\n")
+    status, reason, headers = 200, "", []
+    for line in head.decode("latin-1").split("\r\n"):
+        k, _, v = line.partition(":")
+        if k.lower() == "status":
+            status = int(v.strip()[:3])
+            reason = v.strip()[4:]
+        else:
+            headers.append((k, v.strip()))
+    return Response(status, reason, headers, resp_body)
+
+
 def eq(a, b, what=""):
     if a != b:
         raise AssertionError("%s%r != %r" % (what + ": " if what else "",
