@@ -98,6 +98,7 @@ static struct {
 	void			*bt[DEADLINE_BT_MAX];
 	int			 bt_n;
 	int			 bt_slow;	/* 1: from the slow log */
+	struct req		 bt_req;	/* the request it belongs to */
 } dl = { .conn_fd = -1, .wake_efd = -1, .done_efd = -1 };
 
 /*
@@ -138,14 +139,19 @@ efd_drain(int fd)
 static void
 capture(siginfo_t *si, int slow)
 {
-	int	 expected = PHASE_SIGNALED;
+	struct req	*r = atomic_load(&dl.req);
+	int		 expected = PHASE_SIGNALED;
 
-	if (si->si_code == SI_QUEUE &&
+	if (r != NULL && si->si_code == SI_QUEUE &&
 	    (unsigned)si->si_value.sival_int == atomic_load(&dl.seq) &&
 	    atomic_load(&dl.bt_ready) != 1 &&
 	    (slow || atomic_load(&dl.err) == WC_DEADLINE_EXCEEDED)) {
 		dl.bt_n = backtrace(dl.bt, DEADLINE_BT_MAX);
 		dl.bt_slow = slow;
+		/* The request may be over by the time the watchdog logs. */
+		memcpy(dl.bt_req.id, r->id, sizeof(dl.bt_req.id));
+		dl.bt_req.route.h = r->route.h;
+		dl.bt_req.start_us = r->start_us;
 		atomic_store(&dl.bt_ready, 1);
 		efd_write(dl.wake_efd);
 	}
@@ -221,12 +227,10 @@ fire(unsigned seq, int why)
 static void
 log_backtrace(void)
 {
-	struct req	*r = atomic_load(&dl.req);
+	struct req	*r = &dl.bt_req;
 	char		 text[8192];
 	struct sb	 sb;
 
-	if (r == NULL)
-		return;
 	sb_init(&sb, text, sizeof(text) - 1);
 	sb_str(&sb, "\"backtrace\":");
 	crash_format_backtrace(&sb, dl.bt, dl.bt_n, 2);
