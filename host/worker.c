@@ -37,6 +37,7 @@
 #include "acl.h"
 #include "buf.h"
 #include "conf.h"
+#include "deadline.h"
 #include "log.h"
 #include "pipeline.h"
 #include "req.h"
@@ -63,6 +64,7 @@ struct worker {
 	size_t		 ngen;
 	uint32_t	 next_gen;
 	size_t		 nkept;		/* idle kept connections */
+	long long	 io_timeout_ms;	/* reading a request may stall so long */
 	unsigned long	 served;
 	int		 stopping;
 	long long	 max_requests;	/* with jitter; 0: no limit */
@@ -250,7 +252,9 @@ serve(struct worker *w, int fd)
 
 	w->req.ipcFd = fd;
 	w->req.keepConnection = 1;
+	deadline_io_begin(fd, deadline_now_ms() + w->io_timeout_ms);
 	if (FCGX_Accept_r(&w->req) != 0) {
+		deadline_end();
 		/* libfcgi found it closed (or bad) and closed it. */
 		unkeep(w, fd, 0);
 		return;
@@ -260,6 +264,7 @@ serve(struct worker *w, int fd)
 		unkeep(w, fd, 0);
 		fd = w->req.ipcFd;
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		deadline_io_begin(fd, deadline_now_ms() + w->io_timeout_ms);
 	}
 	memset(&r, 0, sizeof(r));
 	r.params = w->req.envp;
@@ -270,6 +275,7 @@ serve(struct worker *w, int fd)
 	w->t.fcgi_request_id = w->req.requestId;
 	w->body_done = 0;
 	pipeline_serve(w->a->pl, &r);
+	deadline_end();
 	w->served++;
 	finish(w, fd);
 	if (w->statm_fd != -1)
@@ -466,6 +472,7 @@ setup(struct worker *w)
 	w->t.flush = fcgi_flush;
 	w->t.read_body = fcgi_read_body;
 	w->t.ctx = w;
+	w->io_timeout_ms = pipeline_conf(w->a->pl)->io_timeout_ms;
 	buf_init(&w->body);
 	w->statm_fd = -1;
 	if (w->a->max_worker_bytes > 0 &&
