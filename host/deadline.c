@@ -47,6 +47,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,7 +59,6 @@
 #include "req.h"
 #include "warmcgi.h"
 
-#define TICK_MS		50	/* longest sleep while serving */
 #define IDLE_TICK_MS	5	/* sleep between requests, before parking */
 #define RETRY_MS	1	/* a signal is in flight: try again then */
 #define CAPTURE_SIGNAL	(SIGRTMAX - 1)	/* the slow log's backtraces */
@@ -74,6 +74,13 @@ enum phase {
 	PHASE_SIGNALED,		/* sent; main() still runs */
 	PHASE_DOOMED		/* the worker answers 500 and ends */
 };
+
+/*
+ * 50 ms; the tests set WARMCGI_WATCHDOG_TICK_MS to a long tick to prove
+ * that nothing waits for it.
+ */
+static long long	 tick_ms = 50;	/* longest sleep while serving */
+#define TICK_MS		tick_ms
 
 static struct {
 	_Atomic unsigned	 seq;		/* nonzero while serving */
@@ -424,8 +431,12 @@ deadline_init(void)
 	pthread_t	 t;
 	sigset_t	 all, old;
 	void		*frames[2];
+	const char	*tick;
 	int		 rc;
 
+	if ((tick = getenv("WARMCGI_WATCHDOG_TICK_MS")) != NULL &&
+	    atoll(tick) > 0)
+		tick_ms = atoll(tick);
 	dl.main_thread = pthread_self();
 	dl.wake_efd = eventfd(0, EFD_CLOEXEC);
 	dl.done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -520,15 +531,23 @@ deadline_begin(struct req *r, int conn_fd)
 }
 
 /*
- * Stops watching the current request.
+ * Stops watching the current request. Returns 1 if the watchdog may still
+ * be polling its connection: that poll holds a reference to the socket,
+ * so a close() of the descriptor would not close the connection until
+ * the poll returns (up to TICK_MS later), and the caller must shutdown()
+ * it first. Returns 0 for requests too young to have been watched.
  */
-void
+int
 deadline_end(void)
 {
+	int	 watched = atomic_load(&dl.conn_fd) >= 0 && deadline_now_ms() >=
+		    atomic_load(&dl.start_ms) + WATCH_AFTER_MS;
+
 	atomic_store(&dl.seq, 0);
 	atomic_store(&dl.phase, PHASE_IDLE);
 	atomic_store(&dl.conn_fd, -1);
 	atomic_store(&dl.req, NULL);
+	return watched;
 }
 
 /*

@@ -1202,7 +1202,7 @@ pipeline_serve(struct pipeline *pl, struct req *r)
 	deadline_begin(r, r->t->conn_fd);
 	dispatch(pl, r);
 	late = deadline_err() == WC_DEADLINE_EXCEEDED;
-	deadline_end();
+	r->watched = deadline_end();
 done:
 	scoreboard_end(pl->sb, row, r->status, r->canceled, late,
 	    log_now_us());

@@ -191,10 +191,12 @@ unkeep(struct worker *w, int fd, int still_open)
  * close() is enough: nothing unread can make the kernel reset the
  * connection and lose the response, so libfcgi's lingering close
  * (shutdown, then waiting up to 2 s for nginx's EOF: three more system
- * calls) is kept for requests whose body was left unread.
+ * calls) is kept for requests whose body was left unread. If the
+ * watchdog may be polling the connection (watched), its poll holds the
+ * socket open past our close(): shutdown() then closes it at once.
  */
 static void
-finish(struct worker *w, int fd)
+finish(struct worker *w, int fd, int watched)
 {
 	int	 kept = w->req.keepConnection && w->body_done && !w->stopping;
 	int	 fast = !kept && w->body_done;
@@ -211,6 +213,8 @@ finish(struct worker *w, int fd)
 		keep(w, fd);
 		return;
 	}
+	if (watched)
+		shutdown(fd, SHUT_RDWR);
 	close(fd);
 	w->req.ipcFd = -1;
 }
@@ -277,7 +281,7 @@ serve(struct worker *w, int fd)
 	pipeline_serve(w->a->pl, &r);
 	deadline_end();
 	w->served++;
-	finish(w, fd);
+	finish(w, fd, r.watched);
 	if (w->statm_fd != -1)
 		check_memory(w);
 }
