@@ -18,7 +18,13 @@
 #include <unistd.h>
 
 #include <ini.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
+#include <grp.h>
+#include <pwd.h>
+
+#include "acl.h"
 #include "conf.h"
 
 /*
@@ -158,6 +164,63 @@ conf_parse_int(const char *s, long long *out)
 	return NULL;
 }
 
+/* RFC 9110 5.6.2: the characters of a token (a field name). */
+static int
+is_tchar(int c)
+{
+	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/*
+ * Parses an `http_header` value, "Name: value", into out (name and value
+ * malloc'ed; the caller frees them). The name must be a token, the value
+ * must not be empty and holds no control character. Returns NULL, or an
+ * error message (out is then untouched).
+ */
+const char *
+conf_parse_header(const char *s, struct conf_header *out)
+{
+	const char	*colon = strchr(s, ':'), *v, *p;
+	size_t		 n, vl;
+
+	if (colon == NULL || colon == s)
+		return "expected Name: value";
+	for (p = s; p < colon; p++)
+		if (!is_tchar((unsigned char)*p))
+			return "a field name takes letters, digits and "
+			    "!#$%&'*+-.^_`|~";
+	n = (size_t)(colon - s);
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		;
+	vl = strlen(v);
+	while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+		vl--;
+	if (vl == 0)
+		return "the value is empty";
+	for (p = v; p < v + vl; p++)
+		if ((unsigned char)*p < 0x20 && *p != '\t')
+			return "control character in the value";
+	if ((out->name = strndup(s, n)) == NULL)
+		return "out of memory";
+	if ((out->value = strndup(v, vl)) == NULL) {
+		free(out->name);
+		return "out of memory";
+	}
+	out->name_len = n;
+	out->value_len = vl;
+	return NULL;
+}
+
+/*
+ * Returns 1 for a handler that serves files itself (static_dir or
+ * static_files).
+ */
+int
+conf_is_static(const struct handler *h)
+{
+	return h->kind == HANDLER_STATIC || h->kind == HANDLER_STATIC_FILES;
+}
+
 enum opt_type {
 	OPT_SIZE,
 	OPT_DURATION,
@@ -165,6 +228,9 @@ enum opt_type {
 	OPT_BOOL,
 	OPT_INT,
 	OPT_OCTAL,
+	OPT_RLIMIT,		/* a size, or "unlimited" */
+	OPT_CHOICE,		/* a word of sdef ("a|b|c"): its index */
+	OPT_HEADER,		/* repeatable "Name: value" */
 	OPT_STRING,
 	OPT_VERSION,
 	OPT_LOG,
@@ -203,7 +269,35 @@ static const struct opt opts[] = {
 	{ "listen_group", NULL, OPT_STRING, C(listen_group), 0, 0, 0, NULL },
 	{ "listen_backlog", NULL, OPT_INT, C(listen_backlog), 1, 65535, 511,
 	    NULL },
+	{ "listen_owner", NULL, OPT_STRING, C(listen_owner), 0, 0, 0, NULL },
+	{ "listen_allow", NULL, OPT_STRING, C(listen_allow_text), 0, 0, 0,
+	    "127.0.0.0/8 ::1" },
 	{ "workers", NULL, OPT_INT, C(workers), 1, 1024, 4, NULL },
+	{ "workers_min", NULL, OPT_INT, C(workers_min), 1, 1024, 1, NULL },
+	{ "workers_max", NULL, OPT_INT, C(workers_max), 1, 1024, 4, NULL },
+	{ "worker_idle_timeout", NULL, OPT_DURATION,
+	    C(worker_idle_timeout_ms), 100, 86400000, 10000, NULL },
+	{ "max_requests", NULL, OPT_INT, C(max_requests), 0, 1LL << 40, 0,
+	    NULL },
+	{ "max_worker_memory", NULL, OPT_SIZE, C(max_worker_bytes), 0,
+	    1LL << 40, 0, NULL },
+	{ "emergency_restart_threshold", NULL, OPT_INT,
+	    C(emergency_threshold), 0, 1000000, 0, NULL },
+	{ "emergency_restart_interval", NULL, OPT_DURATION,
+	    C(emergency_interval_ms), 100, 86400000, 60000, NULL },
+	{ "status_path", NULL, OPT_STRING, C(status_path), 0, 0, 0, NULL },
+	{ "status_allow", NULL, OPT_STRING, C(status_allow_text), 0, 0, 0,
+	    "127.0.0.0/8 ::1 unix" },
+	{ "ping_path", NULL, OPT_STRING, C(ping_path), 0, 0, 0, NULL },
+	{ "user", NULL, OPT_STRING, C(user), 0, 0, 0, NULL },
+	{ "group", NULL, OPT_STRING, C(group), 0, 0, 0, NULL },
+	{ "allow_root", NULL, OPT_BOOL, C(allow_root), 0, 1, 0, NULL },
+	{ "rlimit_nofile", NULL, OPT_INT, C(rlimit_nofile), 16, 1LL << 30,
+	    CONF_UNSET, NULL },
+	{ "rlimit_core", NULL, OPT_RLIMIT, C(rlimit_core), 0, MAXLL,
+	    CONF_UNSET, NULL },
+	{ "rlimit_as", NULL, OPT_RLIMIT, C(rlimit_as), 16LL << 20, MAXLL,
+	    CONF_UNSET, NULL },
 	{ "preload", NULL, OPT_BOOL, C(preload), 0, 1, 0, NULL },
 	{ "io_timeout", NULL, OPT_DURATION, C(io_timeout_ms), 100, 3600000,
 	    10000, NULL },
@@ -238,6 +332,13 @@ static const struct opt opts[] = {
 	{ NULL, "cgi", OPT_TARGET, H(target), 0, 0, HANDLER_CGI, NULL },
 	{ NULL, "static_dir", OPT_TARGET, H(target), 0, 0, HANDLER_STATIC,
 	    NULL },
+	{ NULL, "static_files", OPT_TARGET, H(target), 0, 0,
+	    HANDLER_STATIC_FILES, NULL },
+	{ NULL, "upload", OPT_STRING, H(upload), 0, 0, 0, NULL },
+	{ NULL, "mime_type", OPT_STRING, H(mime_type), 0, 0, 0, NULL },
+	{ NULL, "http_header", OPT_HEADER, H(headers), 0, 0, 0, NULL },
+	{ NULL, "secure", OPT_CHOICE, H(secure), 0, 2, SECURE_OPTIONAL,
+	    "optional|always|never" },
 	{ NULL, "stream", OPT_BOOL, H(stream), 0, 1, 0, NULL },
 };
 
@@ -261,6 +362,7 @@ struct parse {
 	enum section	 section;
 	struct handler	*h;		/* current [handler], or NULL */
 	unsigned char	 seen_app[NOPTS];	/* key already given */
+	int		 app_line[NOPTS];	/* where it was given */
 	unsigned char	*seen_h;	/* per handler: NOPTS flags */
 };
 
@@ -460,6 +562,30 @@ check_range(const struct opt *o, long long v)
 }
 
 /*
+ * Finds value among the '|'-separated words of choices; sets *out to its
+ * index. Returns NULL or an error message.
+ */
+static const char *
+parse_choice(const char *choices, const char *value, long long *out)
+{
+	static char	 msg[128];
+	const char	*p, *bar;
+	size_t		 n = strlen(value);
+	long long	 i;
+
+	for (p = choices, i = 0; p != NULL; p = bar ? bar + 1 : NULL, i++) {
+		bar = strchr(p, '|');
+		if ((size_t)(bar ? bar - p : (ptrdiff_t)strlen(p)) == n &&
+		    strncmp(p, value, n) == 0) {
+			*out = i;
+			return NULL;
+		}
+	}
+	snprintf(msg, sizeof(msg), "expected one of %s", choices);
+	return msg;
+}
+
+/*
  * Parses value per o->type into the field at dst. Returns NULL or an error
  * message.
  */
@@ -489,12 +615,24 @@ set_value(struct parse *p, const struct opt *o, char *dst, const char *value)
 	case OPT_INT:
 		err = conf_parse_int(value, &v);
 		break;
+	case OPT_RLIMIT:
+		if (strcasecmp(value, "unlimited") == 0 ||
+		    strcasecmp(value, "infinity") == 0)
+			v = MAXLL;
+		else
+			err = conf_parse_size(value, &v);
+		break;
 	case OPT_OCTAL:
 		errno = 0;
 		v = strtoll(value, &end, 8);
 		if (*value == '\0' || *end != '\0' || errno != 0)
 			err = "expected an octal mode such as 0660";
 		break;
+	case OPT_CHOICE:
+		err = parse_choice(o->sdef, value, &v);
+		break;
+	case OPT_HEADER:
+		return "internal: not a plain value";
 	case OPT_VERSION:
 		for (s = value; *s; s++)
 			if (!islower((unsigned char)*s) &&
@@ -572,6 +710,30 @@ set_env(struct parse *p, const char *name, const char *value)
 		e->pair = NULL;
 }
 
+/* Appends an `http_header = Name: value` line to h (repeatable). */
+static void
+add_header(struct parse *p, struct handler *h, const char *key,
+    const char *value)
+{
+	struct conf_header hd, *v;
+	const char	*err;
+
+	if ((err = conf_parse_header(value, &hd)) != NULL) {
+		perr(p, p->line, "%s = %s: %s", key, value, err);
+		return;
+	}
+	hd.line = p->line;
+	if ((v = reallocarray(h->headers, h->nheaders + 1, sizeof(*v))) ==
+	    NULL) {
+		free(hd.name);
+		free(hd.value);
+		perr(p, p->line, "out of memory");
+		return;
+	}
+	h->headers = v;
+	h->headers[h->nheaders++] = hd;
+}
+
 /* inih's callback for each NAME = VALUE. */
 static int
 on_key(void *user, const char *section, const char *name, const char *value)
@@ -607,10 +769,14 @@ on_key(void *user, const char *section, const char *name, const char *value)
 	i = (size_t)(o - opts);
 	seen = p->section == SECTION_APP ? p->seen_app :
 	    p->seen_h + p->h->index * NOPTS;
+	if (o->type == OPT_HEADER) {
+		add_header(p, p->h, name, value);
+		return 1;
+	}
 	if (o->type == OPT_TARGET) {
 		if (p->h->kind != HANDLER_KIND_UNSET) {
 			perr(p, p->line, "%s: a handler takes one of module, "
-			    "dir, cgi and static_dir", name);
+			    "dir, cgi, static_dir and static_files", name);
 			return 1;
 		}
 		p->h->kind = (enum handler_kind)o->def;
@@ -620,6 +786,8 @@ on_key(void *user, const char *section, const char *name, const char *value)
 		return 1;
 	}
 	seen[i] = 1;
+	if (p->section == SECTION_APP)
+		p->app_line[i] = p->line;
 	if (o->base == BASE_CONF)
 		base = (char *)p->c;
 	else if (o->base == BASE_HANDLER)
@@ -701,6 +869,172 @@ validate_listen(struct parse *p)
 	}
 }
 
+/*
+ * Compiles a regular expression of the config, matched against a whole
+ * string (anchored at both ends, as nginx's locations are once written
+ * "^(?:...)$"). Returns the code, or NULL with a message in err.
+ */
+static pcre2_code *
+compile_re(const char *re, char *err, size_t errlen)
+{
+	pcre2_code	*code;
+	PCRE2_UCHAR	 msg[160];
+	PCRE2_SIZE	 off;
+	int		 ec;
+
+	code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
+	    PCRE2_ANCHORED | PCRE2_ENDANCHORED, &ec, &off, NULL);
+	if (code == NULL) {
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		snprintf(err, errlen, "%s at offset %zu", (char *)msg,
+		    (size_t)off);
+	}
+	return code;
+}
+
+/*
+ * Checks a static_files template: \1 to \9 name captures of url (ngroups
+ * of them), \\ is a backslash, nothing else follows a backslash. Sets
+ * *root_len to the length of its leading directory, up to the last '/'
+ * before the first capture. Returns NULL or an error message.
+ */
+static const char *
+check_template(const char *t, uint32_t ngroups, size_t *root_len)
+{
+	static char	 msg[96];
+	const char	*s, *first = NULL;
+	size_t		 n;
+
+	for (s = t; *s != '\0'; s++) {
+		if (*s != '\\')
+			continue;
+		if (s[1] == '\\') {
+			s++;
+			continue;
+		}
+		if (s[1] < '1' || s[1] > '9')
+			return "a backslash takes a digit 1-9 (a capture of "
+			    "url) or a backslash";
+		if ((uint32_t)(s[1] - '0') > ngroups) {
+			snprintf(msg, sizeof(msg), "\\%c but url has %u "
+			    "capture group(s)", s[1], ngroups);
+			return msg;
+		}
+		if (first == NULL)
+			first = s;
+		s++;
+	}
+	n = first ? (size_t)(first - t) : strlen(t);
+	while (n > 0 && t[n - 1] != '/')
+		n--;
+	if (t[0] == '\0' || t[strlen(t) - 1] == '/')
+		return "expected a file path";
+	*root_len = n;
+	return NULL;
+}
+
+/* The url of a static_files handler: a regex; static_files: a template. */
+static int
+validate_files(struct parse *p, struct handler *h)
+{
+	const char	*msg;
+	char		 err[200], *root;
+	uint32_t	 ngroups = 0;
+
+	h->static_files = h->target;
+	h->target = NULL;
+	if (h->url != NULL && h->url[0] == '/') {
+		if ((h->url_re = compile_re(h->url, err, sizeof(err))) ==
+		    NULL) {
+			perr(p, h->line, "handler %s: url = %s: %s", h->name,
+			    h->url, err);
+			return -1;
+		}
+		pcre2_pattern_info(h->url_re, PCRE2_INFO_CAPTURECOUNT,
+		    &ngroups);
+	}
+	if ((msg = check_template(h->static_files, ngroups,
+	    &h->files_root_len)) != NULL) {
+		perr(p, h->target_line, "static_files = %s: %s",
+		    h->static_files, msg);
+		return -1;
+	}
+	if (h->upload != NULL &&
+	    (h->upload_re = compile_re(h->upload, err, sizeof(err))) == NULL) {
+		perr(p, h->line, "handler %s: upload = %s: %s", h->name,
+		    h->upload, err);
+		return -1;
+	}
+	if (h->files_root_len == 0)
+		root = strdup(p->c->dir);
+	else if (h->files_root_len == 1)
+		root = strdup("/");
+	else
+		root = strndup(h->static_files, h->files_root_len - 1);
+	if (root == NULL)
+		return -1;
+	h->target = root;
+	return 0;
+}
+
+/* Names an http_header line may not set: what the host computes. */
+static const char *
+header_refused(const struct handler *h, const char *name)
+{
+	static const struct {
+		const char	*name;
+		int		 static_only;
+		const char	*why;
+	} refused[] = {
+		{ "Content-Length", 0, "computed by warmcgi" },
+		{ "Content-Encoding", 0, "set by compression" },
+		{ "Transfer-Encoding", 0, "hop-by-hop" },
+		{ "Connection", 0, "hop-by-hop" },
+		{ "Keep-Alive", 0, "hop-by-hop" },
+		{ "Proxy-Connection", 0, "hop-by-hop" },
+		{ "TE", 0, "hop-by-hop" },
+		{ "Trailer", 0, "hop-by-hop" },
+		{ "Upgrade", 0, "hop-by-hop" },
+		{ "Status", 0, "not a header field" },
+		{ "Location", 0, "a handler's own answer" },
+		{ "Content-Type", 1, "use mime_type" },
+		{ "Cache-Control", 1, "use expiration" },
+		{ "Expires", 1, "use expiration" },
+		{ "ETag", 1, "computed from the file" },
+		{ "Last-Modified", 1, "computed from the file" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (strcasecmp(name, refused[i].name) == 0 &&
+		    (!refused[i].static_only || conf_is_static(h)))
+			return refused[i].why;
+	return NULL;
+}
+
+/* Keys that apply to some kinds of handler only. */
+static void
+validate_keys(struct parse *p, struct handler *h)
+{
+	const char	*why;
+	size_t		 i;
+
+	if (h->upload != NULL && h->kind != HANDLER_STATIC_FILES)
+		perr(p, h->line, "handler %s: upload goes with static_files",
+		    h->name);
+	if (h->mime_type != NULL && !conf_is_static(h))
+		perr(p, h->line, "handler %s: mime_type applies to static_dir "
+		    "and static_files handlers", h->name);
+	if (h->mime_type != NULL && (h->mime_type[0] == '\0' ||
+	    strchr(h->mime_type, '/') == NULL))
+		perr(p, h->line, "handler %s: mime_type = %s: expected "
+		    "type/subtype", h->name, h->mime_type);
+	for (i = 0; i < h->nheaders; i++)
+		if ((why = header_refused(h, h->headers[i].name)) != NULL)
+			perr(p, h->headers[i].line, "http_header %s: not "
+			    "allowed here (%s)", h->headers[i].name, why);
+}
+
 static void
 validate_handler(struct parse *p, struct handler *h)
 {
@@ -716,13 +1050,19 @@ validate_handler(struct parse *p, struct handler *h)
 		    h->name, h->url);
 	} else {
 		h->url_len = strlen(h->url);
-		h->prefix = h->url[h->url_len - 1] == '/';
+		h->prefix = h->url[h->url_len - 1] == '/' &&
+		    h->kind != HANDLER_STATIC_FILES;
 	}
+	validate_keys(p, h);
+	if (h->kind == HANDLER_STATUS || h->kind == HANDLER_PING)
+		return;		/* built in: nothing on disk */
 	if (h->kind == HANDLER_KIND_UNSET) {
-		perr(p, h->line, "handler %s: needs one of module, dir, cgi "
-		    "or static_dir", h->name);
+		perr(p, h->line, "handler %s: needs one of module, dir, cgi, "
+		    "static_dir or static_files", h->name);
 		return;
 	}
+	if (h->kind == HANDLER_STATIC_FILES && validate_files(p, h) == -1)
+		return;
 	if ((path = abs_path(p->c, h->target)) == NULL)
 		return;
 	free(h->target);
@@ -735,19 +1075,180 @@ validate_handler(struct parse *p, struct handler *h)
 	} else if (!want_dir && !S_ISREG(st.st_mode)) {
 		perr(p, h->target_line, "%s: not a regular file", path);
 	}
-	if (want_dir && h->url != NULL && !h->prefix)
+	if (want_dir && h->url != NULL && !h->prefix &&
+	    h->kind != HANDLER_STATIC_FILES)
 		perr(p, h->line, "handler %s: url = %s must end with '/' for "
 		    "a directory", h->name, h->url);
+}
+
+/* Returns the line where [app] key name was given, or 0 if it was not. */
+static int
+app_line(const struct parse *p, const char *name)
+{
+	const struct opt *o = find_opt(name, 0);
+	size_t	 i = (size_t)(o - opts);
+
+	return p->seen_app[i] ? p->app_line[i] : 0;
+}
+
+/*
+ * The pool: `workers = N` is a fixed pool; workers_min and workers_max
+ * make it grow and shrink with the load.
+ */
+static void
+validate_pool(struct parse *p)
+{
+	struct conf	*c = p->c;
+	int		 wl = app_line(p, "workers");
+	int		 minl = app_line(p, "workers_min");
+	int		 maxl = app_line(p, "workers_max");
+
+	if (minl == 0 && maxl == 0) {
+		c->dynamic = 0;
+		c->workers_min = c->workers_max = c->workers;
+		return;
+	}
+	c->dynamic = 1;
+	if (wl != 0)
+		perr(p, wl, "workers = %lld is a fixed pool: give either "
+		    "workers or workers_min and workers_max", c->workers);
+	if (maxl == 0)
+		perr(p, minl, "workers_min needs workers_max");
+	else if (c->workers_min > c->workers_max)
+		perr(p, minl ? minl : maxl, "workers_min = %lld is larger than "
+		    "workers_max = %lld", c->workers_min, c->workers_max);
+	c->workers = c->workers_min;
+}
+
+/* Parses an address list key into *out. */
+static void
+validate_acl(struct parse *p, const char *key, const char *text,
+    struct acl **out)
+{
+	const char	*err;
+
+	if ((err = acl_parse(text ? text : "", out)) != NULL)
+		perr(p, app_line(p, key), "%s = %s: %s", key, text, err);
+}
+
+/* Looks up a user by name (or number). Returns 0 or -1. */
+static int
+find_user(const char *name, long long *uid, long long *gid)
+{
+	struct passwd	*pw;
+	long long	 n;
+
+	if ((pw = getpwnam(name)) == NULL &&
+	    conf_parse_int(name, &n) == NULL && n <= (long long)UINT32_MAX)
+		pw = getpwuid((uid_t)n);
+	if (pw == NULL)
+		return -1;
+	*uid = pw->pw_uid;
+	if (gid != NULL)
+		*gid = pw->pw_gid;
+	return 0;
+}
+
+static int
+find_group(const char *name, long long *gid)
+{
+	struct group	*gr;
+	long long	 n;
+
+	if ((gr = getgrnam(name)) == NULL &&
+	    conf_parse_int(name, &n) == NULL && n <= (long long)UINT32_MAX)
+		gr = getgrgid((gid_t)n);
+	if (gr == NULL)
+		return -1;
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+/* user, group, listen_owner: names must exist now, not at first use. */
+static void
+validate_users(struct parse *p)
+{
+	struct conf	*c = p->c;
+
+	c->uid = c->gid = c->listen_uid = -1;
+	if (c->user != NULL && find_user(c->user, &c->uid, &c->gid) == -1)
+		perr(p, app_line(p, "user"), "user = %s: no such user",
+		    c->user);
+	if (c->group != NULL && c->user == NULL)
+		perr(p, app_line(p, "group"), "group = %s needs user",
+		    c->group);
+	else if (c->group != NULL && find_group(c->group, &c->gid) == -1)
+		perr(p, app_line(p, "group"), "group = %s: no such group",
+		    c->group);
+	if (c->listen_owner != NULL &&
+	    find_user(c->listen_owner, &c->listen_uid, NULL) == -1)
+		perr(p, app_line(p, "listen_owner"), "listen_owner = %s: no "
+		    "such user", c->listen_owner);
+}
+
+/*
+ * Puts a built-in handler (status_path, ping_path) first, so that it wins
+ * over any prefix.
+ */
+static void
+add_builtin(struct parse *p, enum handler_kind kind, const char *name,
+    const char *key, const char *url)
+{
+	struct conf	*c = p->c;
+	struct handler	*h;
+	size_t		 i;
+
+	if (url[0] != '/' || strchr(url, '?') != NULL) {
+		perr(p, app_line(p, key), "%s = %s: expected a path such as "
+		    "/%s", key, url, kind == HANDLER_STATUS ? "status" :
+		    "ping");
+		return;
+	}
+	if ((h = reallocarray(c->handlers, c->nhandlers + 1,
+	    sizeof(*h))) == NULL) {
+		perr(p, 0, "out of memory");
+		return;
+	}
+	c->handlers = h;
+	memmove(h + 1, h, c->nhandlers * sizeof(*h));
+	memset(h, 0, sizeof(*h));
+	h->name = strdup(name);
+	h->url = strdup(url);
+	h->line = app_line(p, key);
+	h->kind = kind;
+	memset(&h->limits, 0xff, sizeof(h->limits));	/* all CONF_UNSET */
+	c->nhandlers++;
+	for (i = 0; i < c->nhandlers; i++)
+		c->handlers[i].index = i;
+	if (h->name == NULL || h->url == NULL)
+		perr(p, 0, "out of memory");
 }
 
 static void
 validate(struct parse *p)
 {
-	size_t	 i;
+	struct conf	*c = p->c;
+	size_t		 i;
 
 	validate_listen(p);
-	for (i = 0; i < p->c->nhandlers; i++)
-		validate_handler(p, &p->c->handlers[i]);
+	validate_pool(p);
+	validate_users(p);
+	validate_acl(p, "status_allow", c->status_allow_text,
+	    &c->status_allow);
+	validate_acl(p, "listen_allow", c->listen_allow_text,
+	    &c->listen_allow);
+	if (c->status_path != NULL && c->ping_path != NULL &&
+	    strcmp(c->status_path, c->ping_path) == 0)
+		perr(p, app_line(p, "ping_path"), "ping_path = %s: the same "
+		    "as status_path", c->ping_path);
+	if (c->ping_path != NULL && *c->ping_path != '\0')
+		add_builtin(p, HANDLER_PING, "(ping)", "ping_path",
+		    c->ping_path);
+	if (c->status_path != NULL && *c->status_path != '\0')
+		add_builtin(p, HANDLER_STATUS, "(status)", "status_path",
+		    c->status_path);
+	for (i = 0; i < c->nhandlers; i++)
+		validate_handler(p, &c->handlers[i]);
 }
 
 /*
@@ -842,6 +1343,24 @@ done:
 	return rc;
 }
 
+/* Releases what a handler owns beyond its table strings. */
+static void
+free_handler(struct handler *h)
+{
+	size_t	 i;
+
+	for (i = 0; i < h->nheaders; i++) {
+		free(h->headers[i].name);
+		free(h->headers[i].value);
+	}
+	free(h->headers);
+	free(h->static_files);
+	pcre2_code_free(h->url_re);
+	pcre2_code_free(h->upload_re);
+	free(h->target);
+	free(h->name);
+}
+
 /*
  * Releases a config and everything it owns.
  */
@@ -867,8 +1386,7 @@ conf_free(struct conf *c)
 				free(*(char **)((char *)&c->handlers[i] +
 				    o->off));
 		}
-		free(c->handlers[i].target);
-		free(c->handlers[i].name);
+		free_handler(&c->handlers[i]);
 	}
 	for (i = 0; i < c->nenv; i++) {
 		free(c->env[i].name);
@@ -876,6 +1394,8 @@ conf_free(struct conf *c)
 		free(c->env[i].pair);
 	}
 	free(c->env);
+	acl_free(c->status_allow);
+	acl_free(c->listen_allow);
 	free(c->handlers);
 	free(c->file);
 	free(c->dir);

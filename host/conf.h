@@ -37,7 +37,26 @@ enum handler_kind {
 	HANDLER_DIR,		/* dir = DIR: NAME.so or executable NAME */
 	HANDLER_CGI,		/* cgi = DIR: executables only */
 	HANDLER_STATIC,		/* static_dir = DIR */
+	HANDLER_STATIC_FILES,	/* static_files = PATH with \N; url a regex */
+	HANDLER_STATUS,		/* built in: status_path */
+	HANDLER_PING,		/* built in: ping_path */
 	HANDLER_KIND_UNSET
+};
+
+/* secure = ...: what a handler does with plain HTTP and with https. */
+enum handler_secure {
+	SECURE_OPTIONAL,	/* serves both */
+	SECURE_ALWAYS,		/* redirects plain HTTP to https */
+	SECURE_NEVER		/* redirects https to plain HTTP */
+};
+
+/* One `http_header = Name: value` line. */
+struct conf_header {
+	char		*name;
+	size_t		 name_len;
+	char		*value;
+	size_t		 value_len;
+	int		 line;		/* where the config gives it */
 };
 
 struct handler {
@@ -51,6 +70,21 @@ struct handler {
 	char		*target;	/* absolute path of the file or dir */
 	int		 target_line;	/* line of the key that set target */
 	long long	 stream;	/* 0 or 1: CGI output unbuffered */
+	long long	 secure;	/* enum handler_secure */
+	char		*mime_type;	/* static: type of all files, or NULL */
+	struct conf_header *headers;	/* http_header lines, in file order */
+	size_t		 nheaders;
+	/*
+	 * static_files handlers: url is a regular expression (PCRE2, the
+	 * engine of nginx) matched against the whole path; static_files is
+	 * the file, with \1..\9 replaced by url's captures; target is its
+	 * leading directory (absolute), which the file never leaves.
+	 */
+	char		*static_files;	/* as written */
+	size_t		 files_root_len; /* its directory part, '/' included */
+	char		*upload;	/* regex the written path must match */
+	void		*url_re;	/* pcre2_code of url, or NULL */
+	void		*upload_re;	/* pcre2_code of upload, or NULL */
 	struct limits	 limits;	/* merged with [app] after parsing */
 };
 
@@ -59,6 +93,8 @@ struct env_var {
 	char		*value;
 	char		*pair;		/* "name=value" */
 };
+
+struct acl;
 
 struct conf {
 	char		*file;		/* path as given */
@@ -70,7 +106,31 @@ struct conf {
 	long long	 listen_mode;	/* unix socket permission bits */
 	char		*listen_group;	/* unix socket group, or NULL */
 	long long	 listen_backlog;
-	long long	 workers;
+	char		*listen_owner;	/* unix socket owner, or NULL */
+	long long	 listen_uid;	/* listen_owner resolved, or -1 */
+	char		*listen_allow_text;
+	struct acl	*listen_allow;	/* TCP clients let in */
+	long long	 workers;	/* static pool size */
+	long long	 workers_min;	/* dynamic pool; == workers if static */
+	long long	 workers_max;
+	long long	 dynamic;	/* 1: workers_min/workers_max given */
+	long long	 worker_idle_timeout_ms; /* idle time before retiring */
+	long long	 max_requests;	/* 0: no limit */
+	long long	 max_worker_bytes; /* RSS limit; 0: none */
+	long long	 emergency_threshold; /* deaths by signal; 0: off */
+	long long	 emergency_interval_ms;
+	char		*status_path;	/* NULL: no status page */
+	char		*ping_path;	/* NULL: no ping */
+	char		*status_allow_text;
+	struct acl	*status_allow;	/* clients of the status page */
+	char		*user;		/* drop to this user, or NULL */
+	char		*group;
+	long long	 uid;		/* user resolved, or -1 */
+	long long	 gid;		/* group (or user's group), or -1 */
+	long long	 allow_root;	/* handlers may run as root */
+	long long	 rlimit_nofile;	/* CONF_UNSET: inherited */
+	long long	 rlimit_core;	/* bytes; LLONG_MAX: unlimited */
+	long long	 rlimit_as;
 	long long	 io_timeout_ms;	/* front end stalled: cut it off */
 	long long	 preload;
 	char		*hsts;		/* Strict-Transport-Security value */
@@ -88,6 +148,8 @@ const char	*conf_parse_size(const char *, long long *);
 const char	*conf_parse_duration_ms(const char *, long long *);
 const char	*conf_parse_bool(const char *, long long *);
 const char	*conf_parse_int(const char *, long long *);
+const char	*conf_parse_header(const char *, struct conf_header *);
+int		 conf_is_static(const struct handler *);
 int		 conf_load(const char *, struct conf **, struct buf *);
 int		 conf_load_string(const char *, const char *, const char *,
 		    struct conf **, struct buf *);

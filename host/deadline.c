@@ -47,6 +47,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,7 +59,6 @@
 #include "req.h"
 #include "warmcgi.h"
 
-#define TICK_MS		50	/* longest sleep while serving */
 #define IDLE_TICK_MS	5	/* sleep between requests, before parking */
 #define RETRY_MS	1	/* a signal is in flight: try again then */
 #define CAPTURE_SIGNAL	(SIGRTMAX - 1)	/* the slow log's backtraces */
@@ -74,6 +74,13 @@ enum phase {
 	PHASE_SIGNALED,		/* sent; main() still runs */
 	PHASE_DOOMED		/* the worker answers 500 and ends */
 };
+
+/*
+ * 50 ms; the tests set WARMCGI_WATCHDOG_TICK_MS to a long tick to prove
+ * that nothing waits for it.
+ */
+static long long	 tick_ms = 50;	/* longest sleep while serving */
+#define TICK_MS		tick_ms
 
 static struct {
 	_Atomic unsigned	 seq;		/* nonzero while serving */
@@ -98,6 +105,7 @@ static struct {
 	void			*bt[DEADLINE_BT_MAX];
 	int			 bt_n;
 	int			 bt_slow;	/* 1: from the slow log */
+	struct req		 bt_req;	/* the request it belongs to */
 } dl = { .conn_fd = -1, .wake_efd = -1, .done_efd = -1 };
 
 /*
@@ -138,14 +146,19 @@ efd_drain(int fd)
 static void
 capture(siginfo_t *si, int slow)
 {
-	int	 expected = PHASE_SIGNALED;
+	struct req	*r = atomic_load(&dl.req);
+	int		 expected = PHASE_SIGNALED;
 
-	if (si->si_code == SI_QUEUE &&
+	if (r != NULL && si->si_code == SI_QUEUE &&
 	    (unsigned)si->si_value.sival_int == atomic_load(&dl.seq) &&
 	    atomic_load(&dl.bt_ready) != 1 &&
 	    (slow || atomic_load(&dl.err) == WC_DEADLINE_EXCEEDED)) {
 		dl.bt_n = backtrace(dl.bt, DEADLINE_BT_MAX);
 		dl.bt_slow = slow;
+		/* The request may be over by the time the watchdog logs. */
+		memcpy(dl.bt_req.id, r->id, sizeof(dl.bt_req.id));
+		dl.bt_req.route.h = r->route.h;
+		dl.bt_req.start_us = r->start_us;
 		atomic_store(&dl.bt_ready, 1);
 		efd_write(dl.wake_efd);
 	}
@@ -221,12 +234,10 @@ fire(unsigned seq, int why)
 static void
 log_backtrace(void)
 {
-	struct req	*r = atomic_load(&dl.req);
+	struct req	*r = &dl.bt_req;
 	char		 text[8192];
 	struct sb	 sb;
 
-	if (r == NULL)
-		return;
 	sb_init(&sb, text, sizeof(text) - 1);
 	sb_str(&sb, "\"backtrace\":");
 	crash_format_backtrace(&sb, dl.bt, dl.bt_n, 2);
@@ -420,8 +431,12 @@ deadline_init(void)
 	pthread_t	 t;
 	sigset_t	 all, old;
 	void		*frames[2];
+	const char	*tick;
 	int		 rc;
 
+	if ((tick = getenv("WARMCGI_WATCHDOG_TICK_MS")) != NULL &&
+	    atoll(tick) > 0)
+		tick_ms = atoll(tick);
 	dl.main_thread = pthread_self();
 	dl.wake_efd = eventfd(0, EFD_CLOEXEC);
 	dl.done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -516,15 +531,23 @@ deadline_begin(struct req *r, int conn_fd)
 }
 
 /*
- * Stops watching the current request.
+ * Stops watching the current request. Returns 1 if the watchdog may still
+ * be polling its connection: that poll holds a reference to the socket,
+ * so a close() of the descriptor would not close the connection until
+ * the poll returns (up to TICK_MS later), and the caller must shutdown()
+ * it first. Returns 0 for requests too young to have been watched.
  */
-void
+int
 deadline_end(void)
 {
+	int	 watched = atomic_load(&dl.conn_fd) >= 0 && deadline_now_ms() >=
+		    atomic_load(&dl.start_ms) + WATCH_AFTER_MS;
+
 	atomic_store(&dl.seq, 0);
 	atomic_store(&dl.phase, PHASE_IDLE);
 	atomic_store(&dl.conn_fd, -1);
 	atomic_store(&dl.req, NULL);
+	return watched;
 }
 
 /*

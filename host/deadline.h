@@ -13,7 +13,7 @@ struct req;
 int		 deadline_init(void);
 void		 deadline_io_begin(int, long long);
 void		 deadline_begin(struct req *, int);
-void		 deadline_end(void);
+int		 deadline_end(void);
 void		 deadline_enter_handler(void);
 void		 deadline_leave_handler(void);
 int		 deadline_in_handler(void);

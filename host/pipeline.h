@@ -13,6 +13,7 @@
 #include "req.h"
 
 struct pipeline;
+struct scoreboard;
 
 /* A response about to be sent. */
 struct resp {
@@ -24,6 +25,9 @@ struct resp {
 	const char	*body;
 	size_t		 body_len;
 	int		 no_gzip;	/* never compress */
+	/* A 304: the type and length of the body a 200 would have. */
+	const char	*rep_type;
+	size_t		 rep_len;
 };
 
 struct pipeline	*pipeline_new(const struct conf *, long long);
@@ -34,6 +38,8 @@ int		 pipeline_recycle_wanted(const struct pipeline *);
 const char	*pipeline_version(const struct pipeline *);
 const char	*pipeline_instance(const struct pipeline *);
 const struct conf *pipeline_conf(const struct pipeline *);
+int		 pipeline_set_scoreboard(struct pipeline *,
+		    struct scoreboard *);
 int		 pipeline_send(struct pipeline *, struct req *,
 		    const struct resp *);
 int		 pipeline_send_head(struct pipeline *, struct req *,

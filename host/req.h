@@ -70,6 +70,7 @@ struct req {
 	int		 status;
 	long long	 bytes;		/* body bytes sent */
 	int		 canceled;	/* the client went away */
+	int		 watched;	/* the watchdog may poll the connection */
 };
 
 /* Inputs of the environment that do not come from the front end. */
