@@ -3,15 +3,18 @@
 never reach the next (module or classic CGI, one worker), httpoxy in both
 kinds of handler even when nginx forwards Proxy:, path traversal and
 hidden files refused whatever the front end sends (nginx or a raw
-FastCGI peer), header injection in a handler's output refused, and the
-socket's permissions and group as configured.
+FastCGI peer), header injection in a handler's output refused, the
+socket's permissions and group as configured, and the dropped privileges
+reaching classic CGI processes too (098-privileges.t covers the workers).
 """
 import grp
 import os
 import stat
 
+import pwd
+
 import fcgi
-from warmtest import Cluster, eq, main, ok
+from warmtest import Cluster, Skip, eq, main, ok
 
 INI = """
 [app]
@@ -126,6 +129,31 @@ def test_socket_permissions(c):
     eq(stat.S_IMODE(st.st_mode), 0o620, "listen_mode")
     eq(st.st_gid, grp.getgrnam(GROUP).gr_gid, "listen_group")
     ok(stat.S_ISSOCK(st.st_mode))
+
+
+def test_cgi_runs_as_the_unprivileged_user(_):
+    if os.geteuid() != 0:
+        raise Skip("needs root to change users")
+    nobody = pwd.getpwnam("nobody")
+    c = Cluster("[app]\nworkers = 1\nuser = nobody\n[handler cgi]\n"
+                "url = /cgi/\ncgi = {dir}/cgi\n", "sec-drop")
+    os.makedirs(c.path("cgi"))
+    with open(c.path("cgi", "who"), "w") as f:
+        f.write("#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\n"
+                "echo uid=$(id -u) gid=$(id -g)\n"
+                "cat %s 2>/dev/null || echo unreadable\n" %
+                c.path("root-only"))
+    os.chmod(c.path("cgi", "who"), 0o755)
+    with open(c.path("root-only"), "w") as f:
+        f.write("root secret\n")
+    os.chmod(c.path("root-only"), 0o600)
+    try:
+        c.start()
+        t = c.get("/cgi/who").text
+        ok("uid=%d gid=%d" % (nobody.pw_uid, nobody.pw_gid) in t, t)
+        ok("root secret" not in t and "unreadable" in t, t)
+    finally:
+        c.stop()
 
 
 main(setup=setup, teardown=teardown)
