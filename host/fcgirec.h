@@ -13,7 +13,7 @@
 
 #define FCGIREC_HEADER_LEN	8
 #define FCGIREC_MAX_RECORD	(FCGIREC_HEADER_LEN + 65535 + 255)
-#define FCGIREC_MAX_PARAMS	(128 << 10)	/* PARAMS content, all records */
+#define FCGIREC_MAX_PARAMS	(128 << 10)	/* all PARAMS content */
 #define FCGIREC_MAX_MGMT	64	/* management records per request */
 
 /* Record types (FastCGI 1.0, section 8). */

@@ -68,7 +68,7 @@ struct capture {
 	size_t		 in_pos;
 	int		 fd0_body;	/* fd 0 holds the body (else empty) */
 	int		 fd_dir;	/* /proc/self/fd: its size counts fds */
-	int		 task_dir;	/* /proc/self/task: links count threads */
+	int		 task_dir;	/* /proc/self/task: links = threads */
 	long long	 fds_before;	/* open when main() was called */
 	long long	 threads;	/* after the last call */
 	long long	 fds_held;	/* left open by handlers, this worker */

@@ -25,7 +25,10 @@ rec(unsigned char *out, int type, unsigned id, const void *content,
 static size_t
 begin(unsigned char *out, unsigned id, int role, int flags)
 {
-	unsigned char	 b[8] = { 0, (unsigned char)role, (unsigned char)flags };
+	unsigned char	 b[8] = { 0 };
+
+	b[1] = (unsigned char)role;
+	b[2] = (unsigned char)flags;
 
 	return rec(out, FCGIREC_BEGIN_REQUEST, id, b, 8, 0);
 }
