@@ -151,8 +151,10 @@ class CGIServer:
         self.port = free_port()
         cmd = self.command()
         self.err = open(self.path("server.stderr"), "ab")
+        # Its own session: Apache signals its whole process group when
+        # it stops, which would include the test.
         self.proc = subprocess.Popen(cmd, stdout=self.err, stderr=self.err,
-                                     cwd=self.dir)
+                                     cwd=self.dir, start_new_session=True)
         try:
             wait_for(lambda: port_open(self.port) or
                      self.proc.poll() is not None, 15,
@@ -215,6 +217,7 @@ class Lighttpd(CGIServer):
     user = "www-data"
 
     def command(self):
+        list(self.writable("error.log"))    # opened as www-data
         conf = self.path("lighttpd.conf")
         with open(conf, "w") as f:
             f.write("""
@@ -281,7 +284,7 @@ class Busybox(CGIServer):
     """busybox httpd: runs whatever is in /cgi-bin/ under its home."""
 
     name = "busybox"
-    binary = "/usr/bin/busybox"
+    binary = shutil.which("busybox") or "/bin/busybox"
 
     def __init__(self):
         super().__init__()
