@@ -289,6 +289,18 @@ def config_from_the_script_directory(site, sites):
     eq(r.body, b"hello from testmod\n")
 
 
+@each
+def broken_config_is_a_bare_500(site, sites):
+    s = site.server
+    path = s.install("broken.ini", app_ini("[app]\nworkers = many\n"))
+    r = s.get("/cgi-bin/broken.ini/t/hello")
+    eq(r.status, 500)
+    ok(b"workers" not in r.body, "no config detail for the client")
+    if s.name != "busybox":     # it does not keep its programs' stderr
+        wait_for(lambda: "%s:3: workers = many" % path in s.log_text(), 10,
+                 "the FILE:LINE problem in the server's error log")
+
+
 def test_query_words_never_choose_the_config(sites):
     """RFC 3875 4.4: Apache passes "?-c+FILE" as arguments."""
     if "apache" not in sites:
