@@ -11,7 +11,10 @@
  *   memfds too (fd 0 holds the body), for handlers that write(1) directly:
  *   C++ iostreams bound to fd 1, Rust's std::io, system(). Before any
  *   cookie write we fold what reached fd 1 into the buffer, so the two
- *   kinds of output keep their order;
+ *   kinds of output keep their order. A library initialized before the
+ *   capture (libstdc++ in a module preloaded by the master) keeps the
+ *   process's first stdin and stdout FILEs: they are flushed and purged
+ *   around every call, so nothing crosses from one request to the next;
  * - exit(), _exit() and _Exit() are interposed: called inside main() they
  *   end the request, not the worker (see shared/notes, "Interposing exit").
  *
@@ -59,6 +62,8 @@ struct capture {
 	FILE		*out_fp;	/* cookie streams, installed as */
 	FILE		*err_fp;	/* stdout, stderr and stdin */
 	FILE		*in_fp;
+	FILE		*first_in;	/* the process's own stdin and */
+	FILE		*first_out;	/* stdout, on fds 0 and 1 */
 	int		 out_closed;	/* the handler fclose()d one */
 	int		 err_closed;
 	int		 in_closed;
@@ -272,6 +277,7 @@ out_write(void *cookie, const char *p, size_t n)
 {
 	struct capture	*c = cookie;
 
+	fflush(c->first_out);
 	drain_fd(c, 1);
 	c->out_drained = 1;
 	append_out(c, p, n);
@@ -366,6 +372,8 @@ capture_new(void)
 		return NULL;
 	buf_init(&c->out);
 	buf_init(&c->err);
+	c->first_in = stdin;
+	c->first_out = stdout;
 	if (memfd_at(0, "warmcgi-stdin") == -1 ||
 	    memfd_at(1, "warmcgi-stdout") == -1 ||
 	    memfd_at(2, "warmcgi-stderr") == -1 || install_streams(c) == -1) {
@@ -418,6 +426,8 @@ capture_begin(struct capture *c, struct req *r, const char *body,
 		return -1;
 	__fpurge(stdin);
 	clearerr(stdin);
+	__fpurge(c->first_in);		/* it reads fd 0 from its start */
+	clearerr(c->first_in);
 	clearerr(stdout);
 	clearerr(stderr);
 	return 0;
@@ -433,6 +443,7 @@ capture_end(struct capture *c)
 	c->out_drained = 0;
 	if (!c->out_closed)
 		fflush(c->out_fp);
+	fflush(c->first_out);		/* its buffer goes to fd 1 now */
 	if (!c->out_drained)
 		drain_fd(c, 1);
 	drain_fd(c, 2);

@@ -671,7 +671,11 @@ build_env(struct pipeline *pl, struct req *r)
 	} while (v > 0 && i > 0);
 	p[n++] = apair(r->arena, "REQUEST_LOG_ID", r->id);
 	p[n++] = apair(r->arena, "REQUEST_DEADLINE", num + i);
-	p[n++] = apair(r->arena, "SCRIPT_NAME", r->route.script_name);
+	if (r->script_prefix != NULL)
+		p[n++] = arena_printf(r->arena, "SCRIPT_NAME=%s%s",
+		    r->script_prefix, r->route.script_name);
+	else
+		p[n++] = apair(r->arena, "SCRIPT_NAME", r->route.script_name);
 	p[n++] = apair(r->arena, "PATH_INFO", *pi ? pi : NULL);
 	docroot = r->document_root;
 	if (*pi != '\0' && docroot != NULL && *docroot != '\0')

@@ -44,6 +44,8 @@ struct req {
 	size_t		 body_len;
 	int		 body_too_large; /* more than max_request_size came */
 	long long	 start_us;	/* when a worker took the request */
+	const char	*script_prefix;	/* CGI mode: the server's SCRIPT_NAME,
+					   put before the handler's */
 
 	/* Parsed from params by req_parse(). */
 	const char	*method;

@@ -412,6 +412,23 @@ operations(void)
 	buf_free(&e);
 }
 
+/* CGI mode: the config is the script; its first line names the host. */
+static void
+shebang_line(void)
+{
+	struct buf	 e;
+	struct conf	*c;
+
+	buf_init(&e);
+	c = load("#!/usr/sbin/warmcgi -c\n[app]\nversion = 3\n"
+	    "[handler h]\nurl = /h\nmodule = m.so\n", &e);
+	ASSERT(c != NULL);
+	ASSERT_STR(c->version, "3");
+	ASSERT_EQ(c->handlers[0].line, 4);
+	conf_free(c);
+	buf_free(&e);
+}
+
 int
 main(void)
 {
@@ -438,6 +455,7 @@ main(void)
 	rmdir(path);
 	snprintf(path, sizeof(path), "%s/m.so", dir);
 	RUN(operations);
+	RUN(shebang_line);
 	unlink(path);
 	rmdir(dir);
 	return unit_done();
