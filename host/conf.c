@@ -721,11 +721,23 @@ validate_handler(struct parse *p, struct handler *h)
 		    "or static_dir", h->name);
 		return;
 	}
+	if (h->stream && h->kind != HANDLER_CGI && h->kind != HANDLER_DIR)
+		perr(p, h->line, "handler %s: stream = on applies to cgi and "
+		    "dir handlers only", h->name);
 	if ((path = abs_path(p->c, h->target)) == NULL)
 		return;
 	free(h->target);
 	h->target = path;
 	want_dir = h->kind != HANDLER_MODULE;
+	if (h->kind == HANDLER_CGI && stat(path, &st) == 0 &&
+	    !S_ISDIR(st.st_mode)) {
+		/* cgi = FILE: one program serves the whole url. */
+		h->cgi_file = 1;
+		if (!S_ISREG(st.st_mode) || access(path, X_OK) == -1)
+			perr(p, h->target_line, "%s: not an executable file",
+			    path);
+		return;
+	}
 	if (stat(path, &st) == -1) {
 		perr(p, h->target_line, "%s: %s", path, strerror(errno));
 	} else if (want_dir && !S_ISDIR(st.st_mode)) {

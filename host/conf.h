@@ -35,7 +35,7 @@ struct limits {
 enum handler_kind {
 	HANDLER_MODULE,		/* module = FILE.so */
 	HANDLER_DIR,		/* dir = DIR: NAME.so or executable NAME */
-	HANDLER_CGI,		/* cgi = DIR: executables only */
+	HANDLER_CGI,		/* cgi = DIR or FILE: executables only */
 	HANDLER_STATIC,		/* static_dir = DIR */
 	HANDLER_KIND_UNSET
 };
@@ -51,6 +51,7 @@ struct handler {
 	char		*target;	/* absolute path of the file or dir */
 	int		 target_line;	/* line of the key that set target */
 	long long	 stream;	/* 0 or 1: CGI output unbuffered */
+	int		 cgi_file;	/* cgi = FILE: one program, whole url */
 	struct limits	 limits;	/* merged with [app] after parsing */
 };
 

@@ -32,6 +32,7 @@ struct route {
 	const char	*path_info;	/* PATH_INFO, "" if none */
 	const char	*file;		/* module, executable or static file */
 	int		 is_module;	/* file is a .so to call */
+	int		 nph;		/* program named nph-*: RFC 3875 5 */
 };
 
 struct req {

@@ -1,4 +1,6 @@
 /* test_route.c: URL to handler, and the path never leaving its dir. */
+#include <sys/stat.h>
+
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -74,10 +76,56 @@ traversal_refused(void)
 	ASSERT(!route_path_is_safe("a\0b", 3));
 }
 
+static void
+dropin_never_runs_a_so(void)
+{
+	struct route	 r;
+
+	ASSERT_EQ(route_match(c, a, "/app/hello.so", &r), ROUTE_NOT_FOUND);
+	ASSERT_EQ(route_match(c, a, "/app/x.so/y", &r), ROUTE_NOT_FOUND);
+	ASSERT_EQ(route_match(c, a, "/cgi-bin/x.so", &r), ROUTE_OK);
+	ASSERT_EQ(route_match(c, a, "/app/hello.sox", &r), ROUTE_OK);
+}
+
+static void
+cgi_file_and_nph(void)
+{
+	struct route	 r;
+
+	ASSERT_EQ(route_match(c, a, "/git/repo.git/info/refs", &r), ROUTE_OK);
+	ASSERT_STR(r.h->name, "git");
+	ASSERT_STR(r.script_name, "/git");
+	ASSERT_STR(r.path_info, "/repo.git/info/refs");
+	ASSERT(strstr(r.file, "/nph-prog") != NULL);
+	ASSERT_EQ(r.is_module, 0);
+	ASSERT_EQ(r.nph, 1);
+	/* Dots are fine in PATH_INFO of one program: it picks no file. */
+	ASSERT_EQ(route_match(c, a, "/git/.hidden", &r), ROUTE_OK);
+	ASSERT_EQ(route_match(c, a, "/cgi-bin/nph-x/y", &r), ROUTE_OK);
+	ASSERT_EQ(r.nph, 1);
+	ASSERT_EQ(route_match(c, a, "/cgi-bin/x-nph-y", &r), ROUTE_OK);
+	ASSERT_EQ(r.nph, 0);
+	ASSERT(route_is_nph("nph-a", 5));
+	ASSERT(route_is_nph("/d/nph-", 7));
+	ASSERT(!route_is_nph("/nph-d/a", 8));
+	ASSERT(!route_is_nph("nph", 3));
+	ASSERT(!route_is_nph("", 0));
+}
+
+static void
+no_double_slash(void)
+{
+	struct route	 r;
+
+	ASSERT_EQ(route_match(c, a, "/slash/env.sh", &r), ROUTE_OK);
+	ASSERT(strstr(r.file, "//") == NULL);
+	ASSERT(strstr(r.file, "/env.sh") != NULL);
+}
+
 int
 main(void)
 {
-	char	 dir[] = "/tmp/test_route.XXXXXX", path[64];
+	char	 dir[] = "/tmp/test_route.XXXXXX", path[64], prog[64];
 	struct buf e;
 	FILE	*fp;
 
@@ -86,6 +134,10 @@ main(void)
 	snprintf(path, sizeof(path), "%s/m.so", dir);
 	if ((fp = fopen(path, "w")) != NULL)
 		fclose(fp);
+	snprintf(prog, sizeof(prog), "%s/nph-prog", dir);
+	if ((fp = fopen(prog, "w")) != NULL)
+		fclose(fp);
+	chmod(prog, 0755);
 	buf_init(&e);
 	conf_load_string("t.ini", dir,
 	    "[handler hello]\nurl = /hello\nmodule = m.so\n"
@@ -93,7 +145,9 @@ main(void)
 	    "[handler special]\nurl = /api/special\nmodule = m.so\n"
 	    "[handler app]\nurl = /app/\ndir = .\n"
 	    "[handler cgi]\nurl = /cgi-bin/\ncgi = .\n"
-	    "[handler static]\nurl = /static/\nstatic_dir = .\n", &c, &e);
+	    "[handler static]\nurl = /static/\nstatic_dir = .\n"
+	    "[handler git]\nurl = /git/\ncgi = nph-prog\n"
+	    "[handler slash]\nurl = /slash/\ncgi = ./\n", &c, &e);
 	if (c == NULL) {
 		printf("# %s", e.data);
 		return 1;
@@ -103,10 +157,14 @@ main(void)
 	RUN(first_match_wins);
 	RUN(dropin_names);
 	RUN(traversal_refused);
+	RUN(dropin_never_runs_a_so);
+	RUN(cgi_file_and_nph);
+	RUN(no_double_slash);
 	arena_free(a);
 	conf_free(c);
 	buf_free(&e);
 	unlink(path);
+	unlink(prog);
 	rmdir(dir);
 	return unit_done();
 }
