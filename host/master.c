@@ -339,9 +339,13 @@ reap(struct master *m)
 		if (s == NULL)
 			continue;	/* an orphan we adopted */
 		describe_exit(s, status);
+		/*
+		 * Status 0 is a worker that chose to end (it reloads a
+		 * replaced drop-in module), not one that died.
+		 */
 		if (!s->retiring && now_ms() - s->started_ms < YOUNG_MS &&
-		    !(WIFEXITED(status) && WEXITSTATUS(status) ==
-		    CRASH_EXIT_HARD_DEADLINE)) {
+		    !(WIFEXITED(status) && (WEXITSTATUS(status) == 0 ||
+		    WEXITSTATUS(status) == CRASH_EXIT_HARD_DEADLINE))) {
 			m->fast_deaths++;
 			m->respawn_at_ms = now_ms() + (BACKOFF_MIN_MS <<
 			    (m->fast_deaths > 7 ? 7 : m->fast_deaths - 1));

@@ -51,6 +51,7 @@ struct req {
 	const char	*path;		/* decoded: SCRIPT_NAME + PATH_INFO */
 	const char	*query;
 	const char	*remote_addr;
+	const char	*remote_host;	/* REMOTE_HOST, or NULL */
 	const char	*user_agent;
 	const char	*accept_encoding;
 	const char	*request_start;	/* REQUEST_START ($msec), or NULL */
