@@ -5,7 +5,7 @@
 WARMCGI_BUILD_DEPS="gcc make autoconf automake libtool pkg-config
 libfcgi-dev libinih-dev zlib1g-dev"
 WARMCGI_RUN_DEPS="nginx"
-WARMCGI_TEST_DEPS="python3 libfcgi-bin curl libcurl4-openssl-dev"
+WARMCGI_TEST_DEPS="python3 libfcgi-bin curl libcurl4-openssl-dev git cgit"
 
 warmcgi_install() {
 	missing=
