@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <ini.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "conf.h"
 
@@ -158,6 +160,63 @@ conf_parse_int(const char *s, long long *out)
 	return NULL;
 }
 
+/* RFC 9110 5.6.2: the characters of a token (a field name). */
+static int
+is_tchar(int c)
+{
+	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/*
+ * Parses an `http_header` value, "Name: value", into out (name and value
+ * malloc'ed; the caller frees them). The name must be a token, the value
+ * must not be empty and holds no control character. Returns NULL, or an
+ * error message (out is then untouched).
+ */
+const char *
+conf_parse_header(const char *s, struct conf_header *out)
+{
+	const char	*colon = strchr(s, ':'), *v, *p;
+	size_t		 n, vl;
+
+	if (colon == NULL || colon == s)
+		return "expected Name: value";
+	for (p = s; p < colon; p++)
+		if (!is_tchar((unsigned char)*p))
+			return "a field name takes letters, digits and "
+			    "!#$%&'*+-.^_`|~";
+	n = (size_t)(colon - s);
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		;
+	vl = strlen(v);
+	while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+		vl--;
+	if (vl == 0)
+		return "the value is empty";
+	for (p = v; p < v + vl; p++)
+		if ((unsigned char)*p < 0x20 && *p != '\t')
+			return "control character in the value";
+	if ((out->name = strndup(s, n)) == NULL)
+		return "out of memory";
+	if ((out->value = strndup(v, vl)) == NULL) {
+		free(out->name);
+		return "out of memory";
+	}
+	out->name_len = n;
+	out->value_len = vl;
+	return NULL;
+}
+
+/*
+ * Returns 1 for a handler that serves files itself (static_dir or
+ * static_files).
+ */
+int
+conf_is_static(const struct handler *h)
+{
+	return h->kind == HANDLER_STATIC || h->kind == HANDLER_STATIC_FILES;
+}
+
 enum opt_type {
 	OPT_SIZE,
 	OPT_DURATION,
@@ -165,6 +224,8 @@ enum opt_type {
 	OPT_BOOL,
 	OPT_INT,
 	OPT_OCTAL,
+	OPT_CHOICE,		/* a word of sdef ("a|b|c"): its index */
+	OPT_HEADER,		/* repeatable "Name: value" */
 	OPT_STRING,
 	OPT_VERSION,
 	OPT_LOG,
@@ -205,6 +266,8 @@ static const struct opt opts[] = {
 	    NULL },
 	{ "workers", NULL, OPT_INT, C(workers), 1, 1024, 4, NULL },
 	{ "preload", NULL, OPT_BOOL, C(preload), 0, 1, 0, NULL },
+	{ "io_timeout", NULL, OPT_DURATION, C(io_timeout_ms), 100, 3600000,
+	    10000, NULL },
 	{ "hsts", NULL, OPT_STRING, C(hsts), 0, 0, 0, "" },
 	{ "compress_level", NULL, OPT_INT, C(compress_level), 1, 9, 1, NULL },
 	{ "log", NULL, OPT_LOG, C(log), 0, 0, 0, "-" },
@@ -236,6 +299,13 @@ static const struct opt opts[] = {
 	{ NULL, "cgi", OPT_TARGET, H(target), 0, 0, HANDLER_CGI, NULL },
 	{ NULL, "static_dir", OPT_TARGET, H(target), 0, 0, HANDLER_STATIC,
 	    NULL },
+	{ NULL, "static_files", OPT_TARGET, H(target), 0, 0,
+	    HANDLER_STATIC_FILES, NULL },
+	{ NULL, "upload", OPT_STRING, H(upload), 0, 0, 0, NULL },
+	{ NULL, "mime_type", OPT_STRING, H(mime_type), 0, 0, 0, NULL },
+	{ NULL, "http_header", OPT_HEADER, H(headers), 0, 0, 0, NULL },
+	{ NULL, "secure", OPT_CHOICE, H(secure), 0, 2, SECURE_OPTIONAL,
+	    "optional|always|never" },
 	{ NULL, "stream", OPT_BOOL, H(stream), 0, 1, 0, NULL },
 };
 
@@ -458,6 +528,30 @@ check_range(const struct opt *o, long long v)
 }
 
 /*
+ * Finds value among the '|'-separated words of choices; sets *out to its
+ * index. Returns NULL or an error message.
+ */
+static const char *
+parse_choice(const char *choices, const char *value, long long *out)
+{
+	static char	 msg[128];
+	const char	*p, *bar;
+	size_t		 n = strlen(value);
+	long long	 i;
+
+	for (p = choices, i = 0; p != NULL; p = bar ? bar + 1 : NULL, i++) {
+		bar = strchr(p, '|');
+		if ((size_t)(bar ? bar - p : (ptrdiff_t)strlen(p)) == n &&
+		    strncmp(p, value, n) == 0) {
+			*out = i;
+			return NULL;
+		}
+	}
+	snprintf(msg, sizeof(msg), "expected one of %s", choices);
+	return msg;
+}
+
+/*
  * Parses value per o->type into the field at dst. Returns NULL or an error
  * message.
  */
@@ -493,6 +587,11 @@ set_value(struct parse *p, const struct opt *o, char *dst, const char *value)
 		if (*value == '\0' || *end != '\0' || errno != 0)
 			err = "expected an octal mode such as 0660";
 		break;
+	case OPT_CHOICE:
+		err = parse_choice(o->sdef, value, &v);
+		break;
+	case OPT_HEADER:
+		return "internal: not a plain value";
 	case OPT_VERSION:
 		for (s = value; *s; s++)
 			if (!islower((unsigned char)*s) &&
@@ -570,6 +669,30 @@ set_env(struct parse *p, const char *name, const char *value)
 		e->pair = NULL;
 }
 
+/* Appends an `http_header = Name: value` line to h (repeatable). */
+static void
+add_header(struct parse *p, struct handler *h, const char *key,
+    const char *value)
+{
+	struct conf_header hd, *v;
+	const char	*err;
+
+	if ((err = conf_parse_header(value, &hd)) != NULL) {
+		perr(p, p->line, "%s = %s: %s", key, value, err);
+		return;
+	}
+	hd.line = p->line;
+	if ((v = reallocarray(h->headers, h->nheaders + 1, sizeof(*v))) ==
+	    NULL) {
+		free(hd.name);
+		free(hd.value);
+		perr(p, p->line, "out of memory");
+		return;
+	}
+	h->headers = v;
+	h->headers[h->nheaders++] = hd;
+}
+
 /* inih's callback for each NAME = VALUE. */
 static int
 on_key(void *user, const char *section, const char *name, const char *value)
@@ -605,10 +728,14 @@ on_key(void *user, const char *section, const char *name, const char *value)
 	i = (size_t)(o - opts);
 	seen = p->section == SECTION_APP ? p->seen_app :
 	    p->seen_h + p->h->index * NOPTS;
+	if (o->type == OPT_HEADER) {
+		add_header(p, p->h, name, value);
+		return 1;
+	}
 	if (o->type == OPT_TARGET) {
 		if (p->h->kind != HANDLER_KIND_UNSET) {
 			perr(p, p->line, "%s: a handler takes one of module, "
-			    "dir, cgi and static_dir", name);
+			    "dir, cgi, static_dir and static_files", name);
 			return 1;
 		}
 		p->h->kind = (enum handler_kind)o->def;
@@ -699,6 +826,175 @@ validate_listen(struct parse *p)
 	}
 }
 
+/*
+ * Compiles a regular expression of the config, matched against a whole
+ * string (anchored at both ends, as nginx's locations are once written
+ * "^(?:...)$"). Returns the code, or NULL with a message in err.
+ */
+static pcre2_code *
+compile_re(const char *re, char *err, size_t errlen)
+{
+	pcre2_code	*code;
+	PCRE2_UCHAR	 msg[160];
+	PCRE2_SIZE	 off;
+	int		 ec;
+
+	code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
+	    PCRE2_ANCHORED | PCRE2_ENDANCHORED, &ec, &off, NULL);
+	if (code == NULL) {
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		snprintf(err, errlen, "%s at offset %zu", (char *)msg,
+		    (size_t)off);
+	}
+	return code;
+}
+
+/*
+ * Checks a static_files template: \1 to \9 name captures of url (ngroups
+ * of them), \\ is a backslash, nothing else follows a backslash. Sets
+ * *root_len to the length of its leading directory, up to the last '/'
+ * before the first capture. Returns NULL or an error message.
+ */
+static const char *
+check_template(const char *t, uint32_t ngroups, size_t *root_len)
+{
+	static char	 msg[96];
+	const char	*s, *first = NULL;
+	size_t		 n;
+
+	for (s = t; *s != '\0'; s++) {
+		if (*s != '\\')
+			continue;
+		if (s[1] == '\\') {
+			s++;
+			continue;
+		}
+		if (s[1] < '1' || s[1] > '9')
+			return "a backslash takes a digit 1-9 (a capture of "
+			    "url) or a backslash";
+		if ((uint32_t)(s[1] - '0') > ngroups) {
+			snprintf(msg, sizeof(msg), "\\%c but url has %u "
+			    "capture group(s)", s[1], ngroups);
+			return msg;
+		}
+		if (first == NULL)
+			first = s;
+		s++;
+	}
+	n = first ? (size_t)(first - t) : strlen(t);
+	while (n > 0 && t[n - 1] != '/')
+		n--;
+	if (t[0] == '\0' || t[strlen(t) - 1] == '/')
+		return "expected a file path";
+	*root_len = n;
+	return NULL;
+}
+
+/* The url of a static_files handler: a regex; static_files: a template. */
+static int
+validate_files(struct parse *p, struct handler *h)
+{
+	const char	*msg;
+	char		 err[200], *root;
+	uint32_t	 ngroups = 0;
+
+	h->static_files = h->target;
+	h->target = NULL;
+	if (h->url != NULL && h->url[0] == '/') {
+		if ((h->url_re = compile_re(h->url, err, sizeof(err))) ==
+		    NULL) {
+			perr(p, h->line, "handler %s: url = %s: %s", h->name,
+			    h->url, err);
+			return -1;
+		}
+		pcre2_pattern_info(h->url_re, PCRE2_INFO_CAPTURECOUNT,
+		    &ngroups);
+	}
+	if ((msg = check_template(h->static_files, ngroups,
+	    &h->files_root_len)) != NULL) {
+		perr(p, h->target_line, "static_files = %s: %s",
+		    h->static_files, msg);
+		return -1;
+	}
+	if (h->upload != NULL &&
+	    (h->upload_re = compile_re(h->upload, err, sizeof(err))) == NULL) {
+		perr(p, h->line, "handler %s: upload = %s: %s", h->name,
+		    h->upload, err);
+		return -1;
+	}
+	if (h->files_root_len == 0)
+		root = strdup(p->c->dir);
+	else if (h->files_root_len == 1)
+		root = strdup("/");
+	else
+		root = strndup(h->static_files, h->files_root_len - 1);
+	if (root == NULL)
+		return -1;
+	h->target = root;
+	return 0;
+}
+
+/* Names an http_header line may not set: what the host computes. */
+static const char *
+header_refused(const struct handler *h, const char *name)
+{
+	static const struct {
+		const char	*name;
+		int		 static_only;
+		const char	*why;
+	} refused[] = {
+		{ "Content-Length", 0, "computed by warmcgi" },
+		{ "Content-Encoding", 0, "set by compression" },
+		{ "Transfer-Encoding", 0, "hop-by-hop" },
+		{ "Connection", 0, "hop-by-hop" },
+		{ "Keep-Alive", 0, "hop-by-hop" },
+		{ "Proxy-Connection", 0, "hop-by-hop" },
+		{ "TE", 0, "hop-by-hop" },
+		{ "Trailer", 0, "hop-by-hop" },
+		{ "Upgrade", 0, "hop-by-hop" },
+		{ "Status", 0, "not a header field" },
+		{ "Location", 0, "a handler's own answer" },
+		{ "Content-Type", 1, "use mime_type" },
+		{ "Cache-Control", 1, "use expiration" },
+		{ "Expires", 1, "use expiration" },
+		{ "ETag", 1, "computed from the file" },
+		{ "Last-Modified", 1, "computed from the file" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (strcasecmp(name, refused[i].name) == 0 &&
+		    (!refused[i].static_only || conf_is_static(h)))
+			return refused[i].why;
+	return NULL;
+}
+
+/* Keys that apply to some kinds of handler only. */
+static void
+validate_keys(struct parse *p, struct handler *h)
+{
+	const char	*why;
+	size_t		 i;
+
+	if (h->upload != NULL && h->kind != HANDLER_STATIC_FILES)
+		perr(p, h->line, "handler %s: upload goes with static_files",
+		    h->name);
+	if (h->stream && h->kind != HANDLER_CGI && h->kind != HANDLER_DIR)
+		perr(p, h->line, "handler %s: stream = on applies to cgi and "
+		    "dir handlers only", h->name);
+	if (h->mime_type != NULL && !conf_is_static(h))
+		perr(p, h->line, "handler %s: mime_type applies to static_dir "
+		    "and static_files handlers", h->name);
+	if (h->mime_type != NULL && (h->mime_type[0] == '\0' ||
+	    strchr(h->mime_type, '/') == NULL))
+		perr(p, h->line, "handler %s: mime_type = %s: expected "
+		    "type/subtype", h->name, h->mime_type);
+	for (i = 0; i < h->nheaders; i++)
+		if ((why = header_refused(h, h->headers[i].name)) != NULL)
+			perr(p, h->headers[i].line, "http_header %s: not "
+			    "allowed here (%s)", h->headers[i].name, why);
+}
+
 static void
 validate_handler(struct parse *p, struct handler *h)
 {
@@ -714,16 +1010,17 @@ validate_handler(struct parse *p, struct handler *h)
 		    h->name, h->url);
 	} else {
 		h->url_len = strlen(h->url);
-		h->prefix = h->url[h->url_len - 1] == '/';
+		h->prefix = h->url[h->url_len - 1] == '/' &&
+		    h->kind != HANDLER_STATIC_FILES;
 	}
+	validate_keys(p, h);
 	if (h->kind == HANDLER_KIND_UNSET) {
-		perr(p, h->line, "handler %s: needs one of module, dir, cgi "
-		    "or static_dir", h->name);
+		perr(p, h->line, "handler %s: needs one of module, dir, cgi, "
+		    "static_dir or static_files", h->name);
 		return;
 	}
-	if (h->stream && h->kind != HANDLER_CGI && h->kind != HANDLER_DIR)
-		perr(p, h->line, "handler %s: stream = on applies to cgi and "
-		    "dir handlers only", h->name);
+	if (h->kind == HANDLER_STATIC_FILES && validate_files(p, h) == -1)
+		return;
 	if ((path = abs_path(p->c, h->target)) == NULL)
 		return;
 	free(h->target);
@@ -745,7 +1042,8 @@ validate_handler(struct parse *p, struct handler *h)
 	} else if (!want_dir && !S_ISREG(st.st_mode)) {
 		perr(p, h->target_line, "%s: not a regular file", path);
 	}
-	if (want_dir && h->url != NULL && !h->prefix)
+	if (want_dir && h->url != NULL && !h->prefix &&
+	    h->kind != HANDLER_STATIC_FILES)
 		perr(p, h->line, "handler %s: url = %s must end with '/' for "
 		    "a directory", h->name, h->url);
 }
@@ -852,6 +1150,24 @@ done:
 	return rc;
 }
 
+/* Releases what a handler owns beyond its table strings. */
+static void
+free_handler(struct handler *h)
+{
+	size_t	 i;
+
+	for (i = 0; i < h->nheaders; i++) {
+		free(h->headers[i].name);
+		free(h->headers[i].value);
+	}
+	free(h->headers);
+	free(h->static_files);
+	pcre2_code_free(h->url_re);
+	pcre2_code_free(h->upload_re);
+	free(h->target);
+	free(h->name);
+}
+
 /*
  * Releases a config and everything it owns.
  */
@@ -877,8 +1193,7 @@ conf_free(struct conf *c)
 				free(*(char **)((char *)&c->handlers[i] +
 				    o->off));
 		}
-		free(c->handlers[i].target);
-		free(c->handlers[i].name);
+		free_handler(&c->handlers[i]);
 	}
 	for (i = 0; i < c->nenv; i++) {
 		free(c->env[i].name);

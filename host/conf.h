@@ -37,7 +37,24 @@ enum handler_kind {
 	HANDLER_DIR,		/* dir = DIR: NAME.so or executable NAME */
 	HANDLER_CGI,		/* cgi = DIR or FILE: executables only */
 	HANDLER_STATIC,		/* static_dir = DIR */
+	HANDLER_STATIC_FILES,	/* static_files = PATH with \N; url a regex */
 	HANDLER_KIND_UNSET
+};
+
+/* secure = ...: what a handler does with plain HTTP and with https. */
+enum handler_secure {
+	SECURE_OPTIONAL,	/* serves both */
+	SECURE_ALWAYS,		/* redirects plain HTTP to https */
+	SECURE_NEVER		/* redirects https to plain HTTP */
+};
+
+/* One `http_header = Name: value` line. */
+struct conf_header {
+	char		*name;
+	size_t		 name_len;
+	char		*value;
+	size_t		 value_len;
+	int		 line;		/* where the config gives it */
 };
 
 struct handler {
@@ -52,6 +69,21 @@ struct handler {
 	int		 target_line;	/* line of the key that set target */
 	long long	 stream;	/* 0 or 1: CGI output unbuffered */
 	int		 cgi_file;	/* cgi = FILE: one program, whole url */
+	long long	 secure;	/* enum handler_secure */
+	char		*mime_type;	/* static: type of all files, or NULL */
+	struct conf_header *headers;	/* http_header lines, in file order */
+	size_t		 nheaders;
+	/*
+	 * static_files handlers: url is a regular expression (PCRE2, the
+	 * engine of nginx) matched against the whole path; static_files is
+	 * the file, with \1..\9 replaced by url's captures; target is its
+	 * leading directory (absolute), which the file never leaves.
+	 */
+	char		*static_files;	/* as written */
+	size_t		 files_root_len; /* its directory part, '/' included */
+	char		*upload;	/* regex the written path must match */
+	void		*url_re;	/* pcre2_code of url, or NULL */
+	void		*upload_re;	/* pcre2_code of upload, or NULL */
 	struct limits	 limits;	/* merged with [app] after parsing */
 };
 
@@ -72,6 +104,7 @@ struct conf {
 	char		*listen_group;	/* unix socket group, or NULL */
 	long long	 listen_backlog;
 	long long	 workers;
+	long long	 io_timeout_ms;	/* front end stalled: cut it off */
 	long long	 preload;
 	char		*hsts;		/* Strict-Transport-Security value */
 	long long	 compress_level;
@@ -88,6 +121,8 @@ const char	*conf_parse_size(const char *, long long *);
 const char	*conf_parse_duration_ms(const char *, long long *);
 const char	*conf_parse_bool(const char *, long long *);
 const char	*conf_parse_int(const char *, long long *);
+const char	*conf_parse_header(const char *, struct conf_header *);
+int		 conf_is_static(const struct handler *);
 int		 conf_load(const char *, struct conf **, struct buf *);
 int		 conf_load_string(const char *, const char *, const char *,
 		    struct conf **, struct buf *);

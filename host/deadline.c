@@ -16,19 +16,29 @@
  *   for POLLRDHUP: nginx closes it when the client goes away (it never
  *   sends FCGI_ABORT_REQUEST), and the request becomes WC_CANCELED.
  *
+ * - with slowlog_timeout, once a module has run that long, records and
+ *   logs its backtrace too, through a capture signal (installed with
+ *   SA_RESTART; sleep and poll in the handler still return EINTR, as under
+ *   any profiler). A module may take WC_DEADLINE_SIGNAL for itself; the
+ *   capture signal stays the host's.
+ *
  * The serving thread pays almost nothing per request: deadline_begin() and
  * deadline_end() are a few atomic stores, with no system call and no
- * wake-up. The watchdog looks again every TICK_MS and parks after
- * PARK_AFTER_MS without requests; only then does a new request write to an
- * eventfd to wake it.
+ * wake-up. Between requests the watchdog looks every IDLE_TICK_MS (so it
+ * notices a new request within a few ms) and parks after PARK_AFTER_MS
+ * without requests; only then does a new request write to an eventfd to
+ * wake it. An idle server costs nothing; a busy one a few hundred
+ * watchdog wake-ups a second per worker.
  *
- * Signalling is a handshake on `phase` so that WC_DEADLINE_SIGNAL never
- * reaches the serving thread outside the handler, where an EINTR would
- * break libfcgi's socket I/O: the watchdog signals only after moving phase
- * from HANDLER to SIGNALING, and a handler returning meanwhile waits until
- * the signal has been delivered.
+ * Signalling is a handshake on `phase` so that a signal never reaches the
+ * serving thread outside the handler, where an EINTR would break libfcgi's
+ * socket I/O: the watchdog signals only after moving phase from HANDLER to
+ * SIGNALING (then SIGNALED); the host's signal action moves it back to
+ * HANDLER; a handler returning meanwhile waits until the signal has been
+ * delivered.
  */
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <execinfo.h>
@@ -41,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "crash.h"
 #include "deadline.h"
 #include "log.h"
@@ -48,11 +59,15 @@
 #include "warmcgi.h"
 
 #define TICK_MS		50	/* longest sleep while serving */
+#define IDLE_TICK_MS	5	/* sleep between requests, before parking */
+#define RETRY_MS	1	/* a signal is in flight: try again then */
+#define CAPTURE_SIGNAL	(SIGRTMAX - 1)	/* the slow log's backtraces */
 #define WATCH_AFTER_MS	5	/* age before the connection is polled */
 #define PARK_AFTER_MS	1000	/* idle time before parking */
 
 enum phase {
 	PHASE_IDLE,		/* no request */
+	PHASE_IO,		/* reading a request from the front end */
 	PHASE_HOST,		/* host code serves the request */
 	PHASE_HANDLER,		/* a module's main() runs */
 	PHASE_SIGNALING,	/* the watchdog is sending the signal */
@@ -71,7 +86,10 @@ static struct {
 	_Atomic int		 err;		/* WC_OK, WC_CANCELED, ... */
 	_Atomic int		 parked;	/* the watchdog sleeps */
 	_Atomic int		 done_written;	/* done_efd holds a count */
-	_Atomic int		 bt_ready;	/* bt[] holds a backtrace */
+	_Atomic int		 bt_ready;	/* 1: bt[] waits to be logged */
+	_Atomic long long	 slow_ms;	/* slow log time, or 0 */
+	_Atomic long long	 io_until_ms;	/* PHASE_IO: cut off then */
+	_Atomic int		 io_fd;		/* PHASE_IO: the connection */
 	struct req *_Atomic	 req;
 	pthread_t		 main_thread;
 	int			 wake_efd;	/* wakes the watchdog */
@@ -79,6 +97,8 @@ static struct {
 	unsigned		 counter;	/* last seq handed out */
 	void			*bt[DEADLINE_BT_MAX];
 	int			 bt_n;
+	int			 bt_slow;	/* 1: from the slow log */
+	struct req		 bt_req;	/* the request it belongs to */
 } dl = { .conn_fd = -1, .wake_efd = -1, .done_efd = -1 };
 
 /*
@@ -112,6 +132,34 @@ efd_drain(int fd)
 }
 
 /*
+ * Records the serving thread's backtrace (from its own signal action) for
+ * the watchdog to log, unless one is already waiting: for the slow log and
+ * at the deadline, not when the client went away.
+ */
+static void
+capture(siginfo_t *si, int slow)
+{
+	struct req	*r = atomic_load(&dl.req);
+	int		 expected = PHASE_SIGNALED;
+
+	if (r != NULL && si->si_code == SI_QUEUE &&
+	    (unsigned)si->si_value.sival_int == atomic_load(&dl.seq) &&
+	    atomic_load(&dl.bt_ready) != 1 &&
+	    (slow || atomic_load(&dl.err) == WC_DEADLINE_EXCEEDED)) {
+		dl.bt_n = backtrace(dl.bt, DEADLINE_BT_MAX);
+		dl.bt_slow = slow;
+		/* The request may be over by the time the watchdog logs. */
+		memcpy(dl.bt_req.id, r->id, sizeof(dl.bt_req.id));
+		dl.bt_req.route.h = r->route.h;
+		dl.bt_req.start_us = r->start_us;
+		atomic_store(&dl.bt_ready, 1);
+		efd_write(dl.wake_efd);
+	}
+	/* Delivered: the watchdog may signal again. */
+	atomic_compare_exchange_strong(&dl.phase, &expected, PHASE_HANDLER);
+}
+
+/*
  * The host's action for WC_DEADLINE_SIGNAL: record where the handler is
  * and return, which makes the interrupted system call fail with EINTR.
  */
@@ -122,50 +170,78 @@ on_deadline_signal(int sig, siginfo_t *si, void *uctx)
 
 	(void)sig;
 	(void)uctx;
-	if (si->si_code == SI_QUEUE &&
-	    (unsigned)si->si_value.sival_int == atomic_load(&dl.seq) &&
-	    !atomic_load(&dl.bt_ready)) {
-		dl.bt_n = backtrace(dl.bt, DEADLINE_BT_MAX);
-		atomic_store(&dl.bt_ready, 1);
-		efd_write(dl.wake_efd);
-	}
+	capture(si, 0);
 	errno = saved;
 }
 
-/* Marks request seq done with why, once, and wakes the handler. */
+/* The slow log's capture signal. */
 static void
+on_capture_signal(int sig, siginfo_t *si, void *uctx)
+{
+	int	 saved = errno;
+
+	(void)sig;
+	(void)uctx;
+	capture(si, 1);
+	errno = saved;
+}
+
+/*
+ * Sends sig to the serving thread if request seq is in a module's main().
+ * Returns 1 when sent, 0 when another signal is still in flight (try
+ * again), -1 when no module runs.
+ */
+static int
+signal_handler_thread(unsigned seq, int sig)
+{
+	int		 phase = PHASE_HANDLER;
+	union sigval	 v;
+
+	if (atomic_load(&dl.seq) != seq)
+		return -1;
+	if (!atomic_compare_exchange_strong(&dl.phase, &phase,
+	    PHASE_SIGNALING))
+		return phase == PHASE_SIGNALING || phase == PHASE_SIGNALED ?
+		    0 : -1;
+	v.sival_int = (int)seq;
+	pthread_sigqueue(dl.main_thread, sig, v);
+	atomic_store(&dl.phase, PHASE_SIGNALED);
+	return 1;
+}
+
+/*
+ * Marks request seq done with why, once, and makes wc_done_fd() readable.
+ * Returns 1 if the module still needs to be woken by WC_DEADLINE_SIGNAL.
+ */
+static int
 fire(unsigned seq, int why)
 {
-	int	 expected = WC_OK, phase = PHASE_HANDLER;
-	union sigval v;
+	int	 expected = WC_OK;
 
 	atomic_compare_exchange_strong(&dl.err, &expected, why);
 	if (!atomic_exchange(&dl.done_written, 1))
 		efd_write(dl.done_efd);
-	if (atomic_load(&dl.seq) != seq ||
-	    !atomic_compare_exchange_strong(&dl.phase, &phase,
-	    PHASE_SIGNALING))
-		return;
-	v.sival_int = (int)seq;
-	pthread_sigqueue(dl.main_thread, WC_DEADLINE_SIGNAL, v);
-	atomic_store(&dl.phase, PHASE_SIGNALED);
+	return signal_handler_thread(seq, WC_DEADLINE_SIGNAL) == 0;
 }
 
 static void
 log_backtrace(void)
 {
-	struct req	*r = atomic_load(&dl.req);
+	struct req	*r = &dl.bt_req;
 	char		 text[8192];
 	struct sb	 sb;
 
-	if (r == NULL)
-		return;
 	sb_init(&sb, text, sizeof(text) - 1);
 	sb_str(&sb, "\"backtrace\":");
-	crash_format_backtrace(&sb, dl.bt, dl.bt_n, 1);
+	crash_format_backtrace(&sb, dl.bt, dl.bt_n, 2);
 	text[sb.len] = '\0';
-	log_req_extra(r, LOG_LEVEL_WARNING, text, "request passed its soft "
-	    "deadline; the handler was at the backtrace shown");
+	if (dl.bt_slow)
+		log_req_extra(r, LOG_LEVEL_WARNING, text, "slow request: "
+		    "running for %lld ms; the handler is at the backtrace "
+		    "shown", deadline_now_ms() - r->start_us / 1000);
+	else
+		log_req_extra(r, LOG_LEVEL_WARNING, text, "request passed its "
+		    "soft deadline; the handler was at the backtrace shown");
 }
 
 /* Waits on the wake eventfd and, if fd >= 0, the connection. */
@@ -207,14 +283,104 @@ park(void)
 	efd_drain(dl.wake_efd);
 }
 
+/* What the watchdog remembers about the request it watches. */
+struct watch {
+	unsigned	 seq;
+	int		 soft_fired;	/* done state set at the deadline */
+	int		 signal_owed;	/* WC_DEADLINE_SIGNAL still to send */
+	int		 cancel_fired;
+	int		 slow_done;	/* slow log backtrace taken */
+	int		 io_cut;	/* stalled front end cut off */
+};
+
+/*
+ * A front end that stopped sending in the middle of a request would keep
+ * the serving thread in libfcgi's blocking read for ever: shut the
+ * connection down, so the read fails and the worker moves on.
+ */
+static void
+cut_stalled(struct watch *w, unsigned seq)
+{
+	int	 fd = atomic_load(&dl.io_fd);
+
+	w->io_cut = 1;
+	if (atomic_load(&dl.seq) != seq || atomic_load(&dl.phase) != PHASE_IO)
+		return;
+	shutdown(fd, SHUT_RDWR);
+	log_warnx("the front end sent nothing for %lld ms in the middle of "
+	    "a request; connection closed (io_timeout)",
+	    deadline_now_ms() - atomic_load(&dl.start_ms));
+}
+
+/* Acts on request seq at time now; returns when to look again. */
+static long long
+check(struct watch *w, unsigned seq, long long now, int *watch_fd)
+{
+	long long	 soft = atomic_load(&dl.soft_ms);
+	long long	 hard = atomic_load(&dl.hard_ms);
+	long long	 start = atomic_load(&dl.start_ms);
+	long long	 slow = atomic_load(&dl.slow_ms), next;
+	int		 phase = atomic_load(&dl.phase);
+	int		 fd = atomic_load(&dl.conn_fd);
+
+	if (seq != w->seq)
+		memset(w, 0, sizeof(*w)), w->seq = seq;
+	if (phase == PHASE_IO) {
+		if (!w->io_cut && now >= atomic_load(&dl.io_until_ms))
+			cut_stalled(w, seq);
+		next = w->io_cut ? now + TICK_MS :
+		    atomic_load(&dl.io_until_ms);
+		*watch_fd = -1;
+		return next < now + IDLE_TICK_MS ? next : now + IDLE_TICK_MS;
+	}
+	if (!w->soft_fired && now >= soft) {
+		w->soft_fired = 1;
+		w->signal_owed = fire(seq, WC_DEADLINE_EXCEEDED);
+	} else if (w->signal_owed) {
+		w->signal_owed = signal_handler_thread(seq,
+		    WC_DEADLINE_SIGNAL) == 0;
+	}
+	if (slow > 0 && !w->slow_done && now >= slow)
+		w->slow_done = signal_handler_thread(seq, CAPTURE_SIGNAL) != 0;
+	if (now >= hard && phase >= PHASE_HANDLER &&
+	    atomic_load(&dl.seq) == seq && deadline_doom())
+		crash_hard_deadline();
+	next = now + TICK_MS;
+	if (w->signal_owed || (slow > 0 && !w->slow_done && now >= slow))
+		next = now + RETRY_MS;
+	if (!w->soft_fired && soft < next)
+		next = soft;
+	if (slow > 0 && !w->slow_done && slow < next)
+		next = slow;
+	if (hard < next)
+		next = hard;
+	*watch_fd = -1;
+	if (fd >= 0 && !w->cancel_fired) {
+		if (now >= start + WATCH_AFTER_MS)
+			*watch_fd = fd;
+		else if (start + WATCH_AFTER_MS < next)
+			next = start + WATCH_AFTER_MS;
+	}
+	/*
+	 * Only a poll on the connection may sleep long (it wakes when the
+	 * connection closes); a blind sleep could miss the start of the
+	 * next request, whose cancellation would then be noticed late.
+	 */
+	if (*watch_fd == -1 && next > now + IDLE_TICK_MS)
+		next = now + IDLE_TICK_MS;
+	return next;
+}
+
 static void *
 watchdog(void *arg)
 {
-	unsigned	 seq, last = 0;
-	long long	 now, next, idle_since = 0, soft, hard, start;
-	int		 soft_fired = 0, cancel_fired = 0, phase, fd, watch;
+	struct watch	 w;
+	unsigned	 seq;
+	long long	 now, next, idle_since = 0;
+	int		 fd;
 
 	(void)arg;
+	memset(&w, 0, sizeof(w));
 	crash_altstack();
 	for (;;) {
 		if (atomic_load(&dl.bt_ready) == 1) {
@@ -230,40 +396,16 @@ watchdog(void *arg)
 				park();
 				idle_since = 0;
 			} else {
-				wait_for(-1, TICK_MS);
+				wait_for(-1, IDLE_TICK_MS);
 			}
 			continue;
 		}
 		idle_since = 0;
-		if (seq != last) {
-			last = seq;
-			soft_fired = cancel_fired = 0;
-		}
-		soft = atomic_load(&dl.soft_ms);
-		hard = atomic_load(&dl.hard_ms);
-		start = atomic_load(&dl.start_ms);
-		phase = atomic_load(&dl.phase);
-		fd = atomic_load(&dl.conn_fd);
-		if (!soft_fired && now >= soft) {
-			fire(seq, WC_DEADLINE_EXCEEDED);
-			soft_fired = 1;
-		}
-		if (now >= hard && phase >= PHASE_HANDLER &&
-		    atomic_load(&dl.seq) == seq && deadline_doom())
-			crash_hard_deadline();
-		next = now + TICK_MS;
-		if (!soft_fired && soft < next)
-			next = soft;
-		if (hard < next)
-			next = hard;
-		watch = fd >= 0 && !cancel_fired && now >= start + WATCH_AFTER_MS;
-		if (fd >= 0 && !cancel_fired && !watch &&
-		    start + WATCH_AFTER_MS < next)
-			next = start + WATCH_AFTER_MS;
-		if (wait_for(watch ? fd : -1, next - now) &&
-		    atomic_load(&dl.seq) == seq) {
-			fire(seq, WC_CANCELED);
-			cancel_fired = 1;
+		next = check(&w, seq, now, &fd);
+		if (wait_for(fd, next - now) && atomic_load(&dl.seq) == seq &&
+		    !w.cancel_fired) {
+			w.cancel_fired = 1;
+			w.signal_owed = fire(seq, WC_CANCELED);
 		}
 	}
 	return NULL;
@@ -296,6 +438,10 @@ deadline_init(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(WC_DEADLINE_SIGNAL, &sa, NULL) == -1)
 		return -1;
+	sa.sa_sigaction = on_capture_signal;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	if (sigaction(CAPTURE_SIGNAL, &sa, NULL) == -1)
+		return -1;
 	/* The watchdog takes no signals but crashes of its own. */
 	sigfillset(&all);
 	sigdelset(&all, SIGSEGV);
@@ -318,6 +464,37 @@ deadline_init(void)
 }
 
 /*
+ * Gives what was just stored a new sequence number, which the watchdog
+ * reads last, and wakes the watchdog if it is parked.
+ */
+static void
+publish(void)
+{
+	if (++dl.counter == 0)
+		dl.counter = 1;
+	atomic_store(&dl.seq, dl.counter);
+	if (atomic_load(&dl.parked))
+		efd_write(dl.wake_efd);
+}
+
+/*
+ * Starts watching the reading of a request on connection fd: if it is not
+ * over (deadline_begin() or deadline_end()) by until_ms, the watchdog
+ * shuts the connection down so that the blocked read fails. Costs no
+ * system call unless the watchdog is parked.
+ */
+void
+deadline_io_begin(int fd, long long until_ms)
+{
+	atomic_store(&dl.io_fd, fd);
+	atomic_store(&dl.io_until_ms, until_ms);
+	atomic_store(&dl.start_ms, deadline_now_ms());
+	atomic_store(&dl.conn_fd, -1);
+	atomic_store(&dl.phase, PHASE_IO);
+	publish();
+}
+
+/*
  * Starts watching request r: its deadlines (r->soft_deadline_ms and
  * r->hard_deadline_ms) and, when conn_fd >= 0, its connection. Costs no
  * system call unless the watchdog is parked.
@@ -333,14 +510,13 @@ deadline_begin(struct req *r, int conn_fd)
 	atomic_store(&dl.hard_ms, r->hard_deadline_ms);
 	atomic_store(&dl.grace_ms, r->hard_deadline_ms - r->soft_deadline_ms);
 	atomic_store(&dl.start_ms, r->start_us / 1000);
+	atomic_store(&dl.slow_ms, r->route.h != NULL &&
+	    r->route.h->limits.slowlog_timeout_ms > 0 ? r->start_us / 1000 +
+	    r->route.h->limits.slowlog_timeout_ms : 0);
 	atomic_store(&dl.conn_fd, conn_fd);
 	atomic_store(&dl.err, WC_OK);
 	atomic_store(&dl.phase, PHASE_HOST);
-	if (++dl.counter == 0)
-		dl.counter = 1;
-	atomic_store(&dl.seq, dl.counter);
-	if (atomic_load(&dl.parked))
-		efd_write(dl.wake_efd);
+	publish();
 }
 
 /*
@@ -380,12 +556,19 @@ deadline_leave_handler(void)
 			for (;;)
 				pause();
 		if (phase == PHASE_SIGNALED) {
-			/* A system call delivers the pending signal. */
+			/*
+			 * A system call delivers the pending signal (the
+			 * module may have blocked it or taken it over: then
+			 * the phase stays SIGNALED, and we go on).
+			 */
 			sched_yield();
-			atomic_store(&dl.phase, PHASE_HOST);
-			return;
+			phase = PHASE_SIGNALED;
+			if (atomic_compare_exchange_strong(&dl.phase, &phase,
+			    PHASE_HOST))
+				return;
+		} else {
+			sched_yield();
 		}
-		sched_yield();
 		phase = PHASE_HANDLER;
 	}
 }

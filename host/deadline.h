@@ -11,6 +11,7 @@ struct req;
 #define DEADLINE_BT_MAX	64	/* frames kept of a handler's backtrace */
 
 int		 deadline_init(void);
+void		 deadline_io_begin(int, long long);
 void		 deadline_begin(struct req *, int);
 void		 deadline_end(void);
 void		 deadline_enter_handler(void);

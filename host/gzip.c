@@ -172,6 +172,34 @@ gzip_wanted(const struct gzip_facts *f)
 }
 
 /*
+ * Returns 1 if a Vary value (n bytes) already covers the field name: it
+ * lists it (in any case) or is "*". Vary is a list of field names (RFC
+ * 9110 12.5.5), so "X-Accept-Encoding" does not cover Accept-Encoding.
+ */
+int
+gzip_vary_has(const char *v, size_t n, const char *name)
+{
+	size_t	 i = 0, start, end, nl = strlen(name);
+
+	while (i < n) {
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		start = i;
+		while (i < n && v[i] != ',')
+			i++;
+		end = i;
+		while (end > start && (v[end - 1] == ' ' ||
+		    v[end - 1] == '\t'))
+			end--;
+		if ((end - start == 1 && v[start] == '*') ||
+		    (end - start == nl && strncasecmp(v + start, name,
+		    nl) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * Creates the process's deflate state at level (1-9). Returns NULL when
  * out of memory.
  */

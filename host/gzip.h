@@ -28,6 +28,7 @@ int		 gzip_accepts(const char *);
 int		 gzip_type_ok(const char *, size_t);
 int		 gzip_varies(const struct gzip_facts *);
 int		 gzip_wanted(const struct gzip_facts *);
+int		 gzip_vary_has(const char *, size_t, const char *);
 struct gzip	*gzip_new(int);
 int		 gzip_compress(struct gzip *, const char *, size_t,
 		    struct buf *);

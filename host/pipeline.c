@@ -5,6 +5,7 @@
  *
  *   1. parses the parameters and routes the decoded path (route.c);
  *   2. enforces the limits: header field size (400), unknown path (404),
+ *      the handler's `secure` (301/308 to the other scheme, secure.c),
  *      time spent waiting for a worker (503), body size (413);
  *   3. reads the body, starts the deadlines (deadline.c) and builds the
  *      handler's environment (req.c);
@@ -13,8 +14,8 @@
  *   5. parses the CGI response (cgiresp.c): 502 when malformed or its
  *      header is too large, 500 when the body is too large; serves a local
  *      redirect internally; turns an NPH status line into the status;
- *   6. sends it: gzip (gzip.c), Vary, HSTS, Content-Length; HEAD without
- *      a body;
+ *   6. sends it: the handler's http_header lines, gzip (gzip.c), Vary,
+ *      HSTS, Content-Length; HEAD without a body;
  *   7. logs the handler's stderr and the access record (log.c).
  *
  * One struct pipeline per process holds what outlives a request: the
@@ -42,6 +43,7 @@
 #include "pipeline.h"
 #include "route.h"
 #include "sdk.h"
+#include "secure.h"
 #include "static.h"
 #include "transport.h"
 #include "warmcgi.h"
@@ -327,35 +329,50 @@ put_field(struct buf *b, const char *name, size_t nl, const char *value,
 	buf_append(b, "\r\n", 2);
 }
 
-/* Appends a handler's Vary with Accept-Encoding merged in. */
+/* What compression did to a response, for its header block. */
+#define SEND_GZIPPED	0x1	/* body compressed: Content-Encoding */
+#define SEND_WEAK_ETAG	0x2	/* another representation: W/ ETag */
+#define SEND_VARY_AE	0x4	/* Vary: Accept-Encoding */
+#define SEND_VARY_UA	0x8	/* Vary: User-Agent (forced gzip) */
+#define SEND_STREAMING	0x10	/* no Content-Length */
+#define SEND_VARY	(SEND_VARY_AE | SEND_VARY_UA)
+
+/* Appends a handler's Vary with the field names compression needs. */
 static void
-put_vary(struct buf *b, const struct cgiresp_field *f)
+put_vary(struct buf *b, const struct cgiresp_field *f, int how)
 {
+	static const struct {
+		int		 bit;
+		const char	*name;
+	} names[] = {
+		{ SEND_VARY_AE, "Accept-Encoding" },
+		{ SEND_VARY_UA, "User-Agent" },
+	};
 	const char	*v = f ? f->value : "";
 	size_t		 n = f ? f->value_len : 0, i;
+	int		 first = n == 0;
 
-	for (i = 0; i + 15 <= n; i++)
-		if (strncasecmp(v + i, "accept-encoding", 15) == 0)
-			goto as_is;
-	if (n == 1 && v[0] == '*')
-		goto as_is;
 	buf_puts(b, "Vary: ");
 	buf_append(b, v, n);
-	buf_puts(b, n > 0 ? ", Accept-Encoding\r\n" : "Accept-Encoding\r\n");
-	return;
-as_is:
-	put_field(b, "Vary", 4, v, n);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(how & names[i].bit) || gzip_vary_has(v, n, names[i].name))
+			continue;
+		buf_puts(b, first ? "" : ", ");
+		buf_puts(b, names[i].name);
+		first = 0;
+	}
+	buf_puts(b, "\r\n");
 }
 
 /*
- * Builds the header block of resp in pl->head and writes it. With
- * streaming set there is no Content-Length (the body's end is the end of
- * the response). gzipped and varies say what compression did. Returns 0,
- * or -1 when the client is gone.
+ * Builds the header block of resp in pl->head and writes it. how holds
+ * SEND_* bits: what compression did, and streaming (no Content-Length:
+ * the body's end is the end of the response). Returns 0, or -1 when the
+ * client is gone.
  */
 static int
 send_head(struct pipeline *pl, struct req *r, const struct resp *resp,
-    int streaming, int gzipped, int varies, size_t clen)
+    int how, size_t clen)
 {
 	struct buf	*b = &pl->head;
 	const struct cgiresp_field *f;
@@ -373,11 +390,12 @@ send_head(struct pipeline *pl, struct req *r, const struct resp *resp,
 	buf_puts(b, "\r\n");
 	for (i = 0; i < resp->nfields; i++) {
 		f = &resp->fields[i];
-		if (field_dropped(f) || (varies && cgiresp_name_is(f, "Vary")))
+		if (field_dropped(f) || ((how & SEND_VARY) &&
+		    cgiresp_name_is(f, "Vary")))
 			continue;
 		if (cgiresp_name_is(f, "Strict-Transport-Security"))
 			have_hsts = 1;
-		if (gzipped && cgiresp_name_is(f, "ETag") &&
+		if ((how & SEND_WEAK_ETAG) && cgiresp_name_is(f, "ETag") &&
 		    f->value_len > 0 && f->value[0] == '"') {
 			/* Another representation: a weak validator. */
 			buf_puts(b, "ETag: W/");
@@ -387,16 +405,16 @@ send_head(struct pipeline *pl, struct req *r, const struct resp *resp,
 		}
 		put_field(b, f->name, f->name_len, f->value, f->value_len);
 	}
-	if (varies)
-		put_vary(b, find_field(resp, "Vary"));
-	if (gzipped)
+	if (how & SEND_VARY)
+		put_vary(b, find_field(resp, "Vary"), how);
+	if (how & SEND_GZIPPED)
 		buf_puts(b, "Content-Encoding: gzip\r\n");
 	if (pl->hsts != NULL && !have_hsts)
 		buf_puts(b, pl->hsts);
-	if (streaming && r->t->style == TRANSPORT_CGI &&
+	if ((how & SEND_STREAMING) && r->t->style == TRANSPORT_CGI &&
 	    find_field(resp, "X-Accel-Buffering") == NULL)
 		buf_puts(b, "X-Accel-Buffering: no\r\n");  /* nginx: pass on */
-	if (!streaming && status_has_body(resp->status)) {
+	if (!(how & SEND_STREAMING) && status_has_body(resp->status)) {
 		buf_puts(b, "Content-Length: ");
 		put_num(b, clen);
 		buf_puts(b, "\r\n");
@@ -420,41 +438,111 @@ client_gone(struct req *r)
 }
 
 /*
- * Sends resp with gzip, Vary, HSTS and Content-Length applied; the body
- * is left out for HEAD and for statuses without one. Returns 0, or -1 when
- * the client is gone (the request is then logged as canceled, 499).
+ * Returns resp with the handler's http_header lines added, those whose
+ * name the response does not carry already (a handler's own field wins);
+ * resp itself when there are none. The copy lives in r's arena.
  */
-int
-pipeline_send(struct pipeline *pl, struct req *r, const struct resp *resp)
+static const struct resp *
+add_conf_headers(struct req *r, const struct resp *resp, struct resp *copy)
 {
-	const struct limits *lim = r->route.h ? &r->route.h->limits :
-	    &pl->conf->limits;
+	const struct handler *h = r->route.h;
+	struct cgiresp_field *f;
+	const struct conf_header *ch;
+	size_t		 i, n;
+
+	if (h == NULL || h->nheaders == 0)
+		return resp;
+	if ((f = arena_calloc(r->arena, resp->nfields + h->nheaders,
+	    sizeof(*f))) == NULL)
+		return resp;
+	memcpy(f, resp->fields, resp->nfields * sizeof(*f));
+	n = resp->nfields;
+	for (i = 0; i < h->nheaders; i++) {
+		ch = &h->headers[i];
+		if (find_field(resp, ch->name) != NULL)
+			continue;
+		f[n].name = ch->name;
+		f[n].name_len = ch->name_len;
+		f[n].value = ch->value;
+		f[n].value_len = ch->value_len;
+		n++;
+	}
+	*copy = *resp;
+	copy->fields = f;
+	copy->nfields = n;
+	return copy;
+}
+
+/*
+ * Decides compression for resp: the SEND_* bits. A 304 gets the Vary and
+ * the weak ETag the 200 would have had for this client.
+ */
+static int
+compression(struct req *r, const struct limits *lim, const struct resp *resp)
+{
 	const struct cgiresp_field *ct, *ce;
 	struct gzip_facts gf;
-	const char	*body = resp->body;
-	size_t		 len = resp->body_len;
-	int		 gzipped = 0, varies = 0;
+	int		 how = 0;
 
 	ct = find_field(resp, "Content-Type");
 	ce = find_field(resp, "Content-Encoding");
 	memset(&gf, 0, sizeof(gf));
 	gf.accept_encoding = r->accept_encoding;
 	gf.user_agent = r->user_agent;
-	gf.content_type = ct ? ct->value : NULL;
-	gf.content_type_len = ct ? ct->value_len : 0;
+	gf.content_type = ct ? ct->value : resp->rep_type;
+	gf.content_type_len = ct ? ct->value_len : resp->rep_type ?
+	    strlen(resp->rep_type) : 0;
 	gf.encoded = ce != NULL;
 	gf.status = resp->status;
 	gf.body_len = resp->body_len;
+	if (resp->status == 304 && resp->rep_type != NULL) {
+		gf.status = 200;
+		gf.body_len = resp->rep_len;
+	}
 	gf.min_len = (size_t)lim->compress_min_bytes;
 	gf.enabled = (int)lim->compress && !resp->no_gzip;
-	varies = gzip_varies(&gf);
-	if (gzip_wanted(&gf) &&
-	    gzip_compress(pl->gz, body, len, &pl->zbuf) == 0) {
-		body = pl->zbuf.data;
-		len = pl->zbuf.len;
-		gzipped = 1;
+	if (gzip_varies(&gf))
+		how |= SEND_VARY_AE;
+	if (gzip_wanted(&gf)) {
+		how |= SEND_GZIPPED | SEND_WEAK_ETAG;
+		/* Forced by User-Agent: the answer depends on it too. */
+		if (!(how & SEND_VARY_AE))
+			how |= SEND_VARY_AE | SEND_VARY_UA;
 	}
-	if (send_head(pl, r, resp, 0, gzipped, varies, len) == -1)
+	if (gf.status != resp->status)
+		how &= ~SEND_GZIPPED;
+	return how;
+}
+
+/*
+ * Sends resp with the handler's http_header lines, gzip, Vary, HSTS and
+ * Content-Length applied; the body is left out for HEAD and for statuses
+ * without one. Returns 0, or -1 when the client is gone (the request is
+ * then logged as canceled, 499).
+ */
+int
+pipeline_send(struct pipeline *pl, struct req *r, const struct resp *resp)
+{
+	const struct limits *lim = r->route.h ? &r->route.h->limits :
+	    &pl->conf->limits;
+	struct resp	 copy;
+	const char	*body;
+	size_t		 len;
+	int		 how;
+
+	resp = add_conf_headers(r, resp, &copy);
+	body = resp->body;
+	len = resp->body_len;
+	how = compression(r, lim, resp);
+	if (how & SEND_GZIPPED) {
+		if (gzip_compress(pl->gz, body, len, &pl->zbuf) == 0) {
+			body = pl->zbuf.data;
+			len = pl->zbuf.len;
+		} else {
+			how &= ~(SEND_GZIPPED | SEND_WEAK_ETAG);
+		}
+	}
+	if (send_head(pl, r, resp, how, len) == -1)
 		goto gone;
 	if (!r->is_head && status_has_body(resp->status) && len > 0) {
 		if (r->t->write(r->t, body, len) == -1)
@@ -477,25 +565,37 @@ int
 pipeline_send_head(struct pipeline *pl, struct req *r,
     const struct resp *resp, int streaming)
 {
-	if (send_head(pl, r, resp, streaming, 0, 0, resp->body_len) == -1) {
+	struct resp	 copy;
+
+	resp = add_conf_headers(r, resp, &copy);
+	if (send_head(pl, r, resp, streaming ? SEND_STREAMING : 0,
+	    resp->body_len) == -1) {
 		client_gone(r);
 		return -1;
 	}
 	return 0;
 }
 
-/* Answers with a status of the host's own: a small HTML page. */
+/*
+ * Answers with a status of the host's own: a small HTML page, and extra
+ * (a field such as Allow or Location) unless NULL.
+ */
 static void
-send_error(struct pipeline *pl, struct req *r, int status, int empty)
+send_status(struct pipeline *pl, struct req *r, int status, int empty,
+    const struct cgiresp_field *extra)
 {
+	struct cgiresp_field f[2];
 	struct resp	 resp;
 	const char	*reason = cgiresp_reason(status);
 	char		*page;
 
 	memset(&resp, 0, sizeof(resp));
 	resp.status = status;
-	resp.fields = html_type;
-	resp.nfields = 1;
+	f[0] = html_type[0];
+	if (extra != NULL)
+		f[1] = *extra;
+	resp.fields = f;
+	resp.nfields = extra ? 2 : 1;
 	resp.no_gzip = 1;
 	if (!empty && (page = arena_printf(r->arena, "<!DOCTYPE html>\n"
 	    "<html><head><title>%d %s</title></head><body><h1>%s</h1>"
@@ -504,6 +604,13 @@ send_error(struct pipeline *pl, struct req *r, int status, int empty)
 		resp.body_len = strlen(page);
 	}
 	pipeline_send(pl, r, &resp);
+}
+
+/* Answers with a status of the host's own: a small HTML page. */
+static void
+send_error(struct pipeline *pl, struct req *r, int status, int empty)
+{
+	send_status(pl, r, status, empty, NULL);
 }
 
 /* "NAME=value" in the arena; a NULL value gives "NAME" (unset it). */
@@ -681,17 +788,22 @@ run_module(struct pipeline *pl, struct req *r, const struct limits *lim,
 
 /* Serves a static file. */
 static void
-run_static(struct pipeline *pl, struct req *r, const struct limits *lim)
+run_static(struct pipeline *pl, struct req *r)
 {
+	static const struct cgiresp_field allow = {
+		"Allow", 5, "GET, HEAD", 9
+	};
 	struct resp	 resp;
 
-	switch (static_prepare(r, r->route.file, r->route.h->target,
-	    lim->expiration_s, &pl->file, &resp)) {
+	switch (static_prepare(r, r->route.h, &pl->file, &resp)) {
 	case STATIC_OK:
 		pipeline_send(pl, r, &resp);
 		break;
 	case STATIC_NOT_FOUND:
 		send_error(pl, r, 404, 0);
+		break;
+	case STATIC_BAD_METHOD:
+		send_status(pl, r, 405, 0, &allow);
 		break;
 	case STATIC_ERROR:
 		send_error(pl, r, 500, 0);
@@ -999,10 +1111,11 @@ dispatch(struct pipeline *pl, struct req *r)
 			return;
 		}
 		status = 0;
-		switch (h->kind) {
-		case HANDLER_STATIC:
-			run_static(pl, r, &h->limits);
+		if (conf_is_static(h)) {
+			run_static(pl, r);
 			return;
+		}
+		switch (h->kind) {
 		case HANDLER_DIR:
 			status = run_dropin(pl, r, &h->limits, &out,
 			    &overflow);
@@ -1011,8 +1124,7 @@ dispatch(struct pipeline *pl, struct req *r)
 			status = run_cgi(pl, r, &h->limits, r->route.file,
 			    h->cgi_file ? NULL : h->target, &out, &overflow);
 			break;
-		case HANDLER_MODULE:
-		case HANDLER_KIND_UNSET:
+		default:
 			if (run_module(pl, r, &h->limits, route_module(pl, r),
 			    &out, &overflow) == -1)
 				status = 500;
@@ -1097,6 +1209,37 @@ check_limits(struct req *r, enum route_err rerr, const struct limits *lim)
 }
 
 /*
+ * Answers the redirect the handler's `secure` asks for, if any. Returns 1
+ * when the request is answered (redirected, or 400 when there is no host
+ * name to redirect to), 0 when it goes on.
+ */
+static int
+secure_redirect(struct pipeline *pl, struct req *r)
+{
+	struct cgiresp_field loc = { "Location", 8, NULL, 0 };
+	struct secure_target t;
+	int		 https;
+
+	https = secure_is_https(req_param(r->params, "HTTPS"));
+	if (!secure_redirect_wanted(r->route.h->secure, https))
+		return 0;
+	t.host = req_param(r->params, "HTTP_HOST");
+	t.server_name = req_param(r->params, "SERVER_NAME");
+	t.request_uri = req_param(r->params, "REQUEST_URI");
+	t.path = r->path;
+	t.query = r->query;
+	if ((loc.value = secure_location(r->arena, !https, &t)) == NULL) {
+		log_req(r, LOG_LEVEL_WARNING, "secure = %s: no host name to "
+		    "redirect to", https ? "never" : "always");
+		send_error(pl, r, 400, 0);
+		return 1;
+	}
+	loc.value_len = strlen(loc.value);
+	send_status(pl, r, secure_redirect_status(r->method), 0, &loc);
+	return 1;
+}
+
+/*
  * Serves request r completely: on return the response has been sent
  * through r->t (or the client is gone) and the access record is written.
  * r->params, r->t and r->start_us must be set; the rest is filled here.
@@ -1130,6 +1273,8 @@ pipeline_serve(struct pipeline *pl, struct req *r)
 		send_error(pl, r, status, 0);
 		goto done;
 	}
+	if (secure_redirect(pl, r))
+		goto done;
 	rc = r->t->read_body(r->t, (size_t)lim->max_request_bytes, &r->body,
 	    &r->body_len);
 	if (rc == 1) {

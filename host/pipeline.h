@@ -24,6 +24,9 @@ struct resp {
 	const char	*body;
 	size_t		 body_len;
 	int		 no_gzip;	/* never compress */
+	/* A 304: the type and length of the body a 200 would have. */
+	const char	*rep_type;
+	size_t		 rep_len;
 };
 
 struct pipeline	*pipeline_new(const struct conf *, long long);

@@ -34,6 +34,7 @@
 #include <fcgiapp.h>
 
 #include "buf.h"
+#include "deadline.h"
 #include "log.h"
 #include "pipeline.h"
 #include "req.h"
@@ -59,6 +60,7 @@ struct worker {
 	size_t		 ngen;
 	uint32_t	 next_gen;
 	size_t		 nkept;		/* idle kept connections */
+	long long	 io_timeout_ms;	/* reading a request may stall so long */
 	unsigned long	 served;
 	int		 stopping;
 };
@@ -234,7 +236,9 @@ serve(struct worker *w, int fd)
 
 	w->req.ipcFd = fd;
 	w->req.keepConnection = 1;
+	deadline_io_begin(fd, deadline_now_ms() + w->io_timeout_ms);
 	if (FCGX_Accept_r(&w->req) != 0) {
+		deadline_end();
 		/* libfcgi found it closed (or bad) and closed it. */
 		unkeep(w, fd, 0);
 		return;
@@ -244,6 +248,7 @@ serve(struct worker *w, int fd)
 		unkeep(w, fd, 0);
 		fd = w->req.ipcFd;
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		deadline_io_begin(fd, deadline_now_ms() + w->io_timeout_ms);
 	}
 	memset(&r, 0, sizeof(r));
 	r.params = w->req.envp;
@@ -254,6 +259,7 @@ serve(struct worker *w, int fd)
 	w->t.fcgi_request_id = w->req.requestId;
 	w->body_done = 0;
 	pipeline_serve(w->a->pl, &r);
+	deadline_end();
 	w->served++;
 	finish(w, fd);
 }
@@ -393,6 +399,7 @@ setup(struct worker *w)
 	w->t.abort = fcgi_abort;
 	w->t.read_body = fcgi_read_body;
 	w->t.ctx = w;
+	w->io_timeout_ms = pipeline_conf(w->a->pl)->io_timeout_ms;
 	buf_init(&w->body);
 	return 0;
 }

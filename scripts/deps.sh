@@ -3,7 +3,7 @@
 # when something is missing). Uses sudo when not root.
 
 WARMCGI_BUILD_DEPS="gcc make autoconf automake libtool pkg-config
-libfcgi-dev libinih-dev zlib1g-dev"
+libfcgi-dev libinih-dev zlib1g-dev libpcre2-dev"
 WARMCGI_RUN_DEPS="nginx"
 WARMCGI_TEST_DEPS="python3 libfcgi-bin curl libcurl4-openssl-dev git cgit"
 

@@ -6,7 +6,8 @@
  *   /bigbody?n=N /redirect?to=PATH /loop /clientredirect /nph /malformed
  *   /injection /noblank /empty /crash /abort /fpe /stackoverflow /exit?N
  *   /_exit?N /sleep?ms=N /spin?ms=N /ignore /value?set=X /global
- *   /closestdout /readpast /settimeout?ms=N /donefd?ms=N
+ *   /closestdout /readpast /settimeout?to=N&ms=M /donefd?ms=N /ownaction
+ *   /blockread /blockpoll
  */
 #include <sys/time.h>
 
@@ -86,9 +87,61 @@ do_sleep(void)
 	e = errno;
 
 	text();
-	printf("slept %lld ms rc=%d errno=%s err=%s\n", now_ms() - t0, rc,
-	    rc == -1 && e == EINTR ? "EINTR" : "0", errname(wc_err()));
+	printf("slept %lld ms rc=%d errno=%s err=%s late=%lld\n",
+	    now_ms() - t0, rc, rc == -1 && e == EINTR ? "EINTR" : "0",
+	    errname(wc_err()), now_ms() - wc_deadline_ms());
 	fprintf(stderr, "WARNING: sleep ended with %s\n", errname(wc_err()));
+}
+
+/* Blocks in read() or poll() on a pipe nobody writes to. */
+static void
+do_block(int use_poll)
+{
+	int		 p[2], rc, e;
+	char		 c;
+	struct pollfd	 pfd;
+
+	if (pipe(p) == -1)
+		return;
+	if (use_poll) {
+		pfd.fd = p[0];
+		pfd.events = POLLIN;
+		rc = poll(&pfd, 1, -1);
+	} else {
+		rc = (int)read(p[0], &c, 1);
+	}
+	e = errno;
+	close(p[0]);
+	close(p[1]);
+	text();
+	printf("%s rc=%d errno=%s err=%s\n", use_poll ? "poll" : "read", rc,
+	    rc == -1 && e == EINTR ? "EINTR" : "0", errname(wc_err()));
+}
+
+static volatile sig_atomic_t own_ran;
+
+static void
+own_action(int sig)
+{
+	(void)sig;
+	own_ran = 1;
+}
+
+static void
+do_ownaction(void)
+{
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = own_action;
+	sigemptyset(&sa.sa_mask);
+	sigaction(WC_DEADLINE_SIGNAL, &sa, &old);
+	own_ran = 0;
+	while (!own_ran && !wc_done())
+		pause();
+	sigaction(WC_DEADLINE_SIGNAL, &old, NULL);
+	text();
+	printf("own action ran=%d err=%s\n", (int)own_ran, errname(wc_err()));
 }
 
 static void
@@ -246,11 +299,17 @@ main(void)
 	} else if (strcmp(pi, "/settimeout") == 0) {
 		long long	 before = wc_deadline_ms();
 
-		wc_set_timeout_ms(qnum("ms", 200));
+		wc_set_timeout_ms(qnum("to", 200));
 		do_sleep();
 		printf("shortened=%d\n", wc_deadline_ms() < before);
 	} else if (strcmp(pi, "/donefd") == 0) {
 		do_donefd();
+	} else if (strcmp(pi, "/ownaction") == 0) {
+		do_ownaction();
+	} else if (strcmp(pi, "/blockread") == 0) {
+		do_block(0);
+	} else if (strcmp(pi, "/blockpoll") == 0) {
+		do_block(1);
 	} else {
 		printf("Status: 404 Not Found\r\nContent-Type: text/plain\r\n"
 		    "\r\nno such test\n");

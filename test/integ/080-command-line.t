@@ -113,7 +113,8 @@ def test_nginx_block_passes_nginx_t():
     rc, out, err = run("--nginx", "--nginx-listen", "unix:%s.http" % path,
                        "-c", path)
     eq(rc, 0, err)
-    ok("fastcgi_pass unix:%s/w.sock;" % os.path.dirname(path) in out)
+    ok("server unix:%s/w.sock;" % os.path.dirname(path) in out)
+    ok("fastcgi_pass warmcgi;" in out)
     ok("fastcgi_param REQUEST_START $msec;" in out)
     ok('fastcgi_param HTTP_PROXY "";' in out)
     d = os.path.dirname(path)

@@ -15,7 +15,8 @@ from warmtest import BUILD, WARMCGI, Cluster, eq, main, ok
 HOST_PREFIXES = ("conf_", "log_", "pipeline_", "worker_", "master_", "req_",
                  "route_", "module_", "capture_", "cgi_", "cgiresp_",
                  "deadline_", "crash_", "gzip_", "static_", "sdk_", "buf_",
-                 "arena_", "sb_", "nginxconf_", "main")
+                 "arena_", "sb_", "nginxconf_", "mime_", "secure_",
+                 "main")
 
 
 def make_var(name):

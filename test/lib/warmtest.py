@@ -314,6 +314,20 @@ http {
         finally:
             c.close()
 
+    def open_request(self, method, path, body=b"", headers=None):
+        """Sends a request on a raw socket and returns the socket without
+        reading the answer: the caller closes it to play a client that
+        went away."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.http_sock)
+        head = "%s %s HTTP/1.1\r\nHost: localhost\r\n" % (method, path)
+        for k, v in (headers or {}).items():
+            head += "%s: %s\r\n" % (k, v)
+        if body:
+            head += "Content-Length: %d\r\n" % len(body)
+        s.sendall(head.encode() + b"\r\n" + body)
+        return s
+
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
 
@@ -347,6 +361,30 @@ http {
     def wait_app(self, pred, timeout=10, what="app record"):
         return wait_for(lambda: [r for r in self.app_records() if pred(r)],
                         timeout, what)
+
+
+def fcgi_request(sock_path, params, body=b"", timeout=30):
+    """One FastCGI request straight to warmcgi's socket (fcgi.py), with
+    exactly the params given: no front end normalizes the path.  Returns
+    a Response parsed from the CGI response warmcgi writes."""
+    import fcgi
+    s = fcgi.connect(sock_path, timeout)
+    try:
+        s.sendall(fcgi.begin(1) + fcgi.params(1, params.items()) +
+                  fcgi.stdin(1, body))
+        out = fcgi.read_records(s)[0]
+    finally:
+        s.close()
+    head, _, resp_body = out.partition(b"\r\n\r\n")
+    status, reason, headers = 200, "", []
+    for line in head.decode("latin-1").split("\r\n"):
+        k, _, v = line.partition(":")
+        if k.lower() == "status":
+            status = int(v.strip()[:3])
+            reason = v.strip()[4:]
+        else:
+            headers.append((k, v.strip()))
+    return Response(status, reason, headers, resp_body)
 
 
 def eq(a, b, what=""):

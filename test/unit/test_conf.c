@@ -166,6 +166,152 @@ more_errors(void)
 }
 
 static void
+expirations(void)
+{
+	struct buf	 e;
+	struct conf	*c;
+
+	buf_init(&e);
+	c = load("[app]\ndefault_expiration = 1d 2h\n"
+	    "[handler a]\nurl = /a/\nstatic_dir = .\nexpiration = 4d 5h 6m\n"
+	    "[handler b]\nurl = /b/\nstatic_dir = .\nexpiration = 0\n"
+	    "[handler c]\nurl = /c/\nstatic_dir = .\nexpiration = 90\n"
+	    "[handler d]\nurl = /d/\nstatic_dir = .\n", &e);
+	ASSERT(c != NULL);
+	ASSERT_EQ(c->limits.expiration_s, 93600);
+	ASSERT_EQ(c->handlers[0].limits.expiration_s, 4 * 86400 + 5 * 3600 +
+	    360);
+	ASSERT_EQ(c->handlers[1].limits.expiration_s, 0);
+	ASSERT_EQ(c->handlers[2].limits.expiration_s, 90);
+	ASSERT_EQ(c->handlers[3].limits.expiration_s, 93600);
+	conf_free(c);
+	c = load("[app]\ndefault_expiration = 1500ms\n"
+	    "[handler a]\nurl = /a/\nstatic_dir = .\nexpiration = 11y\n"
+	    "[handler b]\nurl = /b/\nstatic_dir = .\nexpiration = 3651d\n",
+	    &e);
+	ASSERT(c == NULL);
+	ASSERT(strstr(e.data, "t.ini:2: default_expiration = 1500ms: "
+	    "expected whole seconds") != NULL);
+	ASSERT(strstr(e.data, "t.ini:6: expiration = 11y") != NULL);
+	ASSERT(strstr(e.data, "t.ini:10: expiration = 3651d: out of range")
+	    != NULL);
+	buf_free(&e);
+}
+
+static void
+static_files_keys(void)
+{
+	struct buf	 e;
+	struct conf	*c;
+	const struct handler *h;
+
+	buf_init(&e);
+	c = load("[handler img]\nurl = /img/(.+)\\.(png|gif)\n"
+	    "static_files = s/\\1_x.\\2\nupload = s/.+\\.(png|gif)\n"
+	    "mime_type = image/x-test\n"
+	    "http_header = X-Frame-Options: DENY\n"
+	    "http_header = Content-Security-Policy:  default-src 'self' \n"
+	    "secure = always\n"
+	    "[handler fav]\nurl = /favicon.ico\nstatic_files = m.so\n"
+	    "[handler m]\nurl = /m\nmodule = m.so\nsecure = never\n"
+	    "http_header = Cache-Control: no-store\n", &e);
+	ASSERT(c != NULL);
+	if (c == NULL) {
+		printf("# %s", e.data);
+		return;
+	}
+	h = &c->handlers[0];
+	ASSERT_EQ(h->kind, HANDLER_STATIC_FILES);
+	ASSERT_STR(h->static_files, "s/\\1_x.\\2");
+	ASSERT_EQ(h->files_root_len, 2);
+	ASSERT(strcmp(h->target + strlen(h->target) - 2, "/s") == 0);
+	ASSERT(h->url_re != NULL && h->upload_re != NULL);
+	ASSERT_EQ(h->prefix, 0);
+	ASSERT_STR(h->mime_type, "image/x-test");
+	ASSERT_EQ(h->secure, SECURE_ALWAYS);
+	ASSERT_EQ(h->nheaders, 2);
+	ASSERT_STR(h->headers[0].name, "X-Frame-Options");
+	ASSERT_STR(h->headers[0].value, "DENY");
+	ASSERT_EQ(h->headers[0].value_len, 4);
+	ASSERT_STR(h->headers[1].value, "default-src 'self'");
+	ASSERT_EQ(h->headers[1].line, 7);
+	h = &c->handlers[1];
+	ASSERT_EQ(h->files_root_len, 0);
+	ASSERT_STR(h->target, dir);
+	ASSERT_EQ(h->secure, SECURE_OPTIONAL);
+	h = &c->handlers[2];
+	ASSERT_EQ(h->secure, SECURE_NEVER);
+	ASSERT_STR(h->headers[0].name, "Cache-Control");
+	conf_free(c);
+	buf_free(&e);
+}
+
+static void
+static_files_errors(void)
+{
+	struct buf	 e;
+	struct conf	*c;
+
+	buf_init(&e);
+	/* Lines: a 1-3, b 4-6, c 7-9, d 10-12, e 13-15, f 16-20, g 21-30. */
+	c = load("[handler a]\nurl = /a/(x\nstatic_files = s/\\1\n"
+	    "[handler b]\nurl = /b/(x)\nstatic_files = s/\\2\n"
+	    "[handler c]\nurl = /c/(x)\nstatic_files = s/\\x\n"
+	    "[handler d]\nurl = /d\nstatic_files = s/\n"
+	    "[handler e]\nurl = /e/(x)\nstatic_files = nodir/\\1\n"
+	    "[handler f]\nurl = /f\nmodule = m.so\nupload = .*\n"
+	    "mime_type = text/plain\n"
+	    "[handler g]\nurl = /g/\nstatic_dir = .\n"
+	    "http_header = Content-Type: text/plain\n"		/* 24 */
+	    "http_header = Content-Length: 5\n"
+	    "http_header = X-Ok\n"
+	    "http_header = Bad Name: x\n"
+	    "http_header = X-Empty:\n"
+	    "secure = sometimes\n"
+	    "mime_type = plain\n"					/* 30 */
+	    "[handler h]\nurl = /h/(x)\nstatic_files = s/\\1\n"
+	    "upload = s/(\n", &e);
+	ASSERT(c == NULL);
+	ASSERT(strstr(e.data, "t.ini:1: handler a: url = /a/(x: missing "
+	    "closing parenthesis") != NULL);
+	ASSERT(strstr(e.data, "t.ini:6: static_files = s/\\2: \\2 but url "
+	    "has 1 capture group(s)") != NULL);
+	ASSERT(strstr(e.data, "t.ini:9: static_files = s/\\x: a backslash "
+	    "takes a digit") != NULL);
+	ASSERT(strstr(e.data, "t.ini:12: static_files = s/: expected a file "
+	    "path") != NULL);
+	ASSERT(strstr(e.data, "t.ini:15: ") != NULL &&
+	    strstr(e.data, "/nodir: No such file or directory") != NULL);
+	ASSERT(strstr(e.data, "t.ini:16: handler f: upload goes with "
+	    "static_files") != NULL);
+	ASSERT(strstr(e.data, "t.ini:16: handler f: mime_type applies to "
+	    "static_dir and static_files handlers") != NULL);
+	ASSERT(strstr(e.data, "t.ini:24: http_header Content-Type: not "
+	    "allowed here (use mime_type)") != NULL);
+	ASSERT(strstr(e.data, "t.ini:25: http_header Content-Length: not "
+	    "allowed here") != NULL);
+	ASSERT(strstr(e.data, "t.ini:26: http_header = X-Ok: expected "
+	    "Name: value") != NULL);
+	ASSERT(strstr(e.data, "t.ini:27: http_header = Bad Name: x: a field "
+	    "name takes") != NULL);
+	ASSERT(strstr(e.data, "t.ini:28: http_header = X-Empty:: the value "
+	    "is empty") != NULL);
+	ASSERT(strstr(e.data, "t.ini:29: secure = sometimes: expected one of "
+	    "optional|always|never") != NULL);
+	ASSERT(strstr(e.data, "t.ini:21: handler g: mime_type = plain: "
+	    "expected type/subtype") != NULL);
+	ASSERT(strstr(e.data, "t.ini:31: handler h: upload = s/(: missing "
+	    "closing parenthesis") != NULL);
+	/* A header name the static handler computes is fine elsewhere. */
+	c = load("[handler m]\nurl = /m\nmodule = m.so\n"
+	    "http_header = Content-Type: text/plain\n"
+	    "http_header = ETag: \"x\"\n", &e);
+	ASSERT(c != NULL);
+	conf_free(c);
+	buf_free(&e);
+}
+
+static void
 long_lines_and_sections(void)
 {
 	struct buf	 e;
@@ -244,6 +390,13 @@ main(void)
 	RUN(more_errors);
 	RUN(long_lines_and_sections);
 	RUN(cgi_file_and_stream);
+	RUN(expirations);
+	snprintf(path, sizeof(path), "%s/s", dir);
+	mkdir(path, 0755);
+	RUN(static_files_keys);
+	RUN(static_files_errors);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/m.so", dir);
 	unlink(path);
 	unlink(prog);
 	rmdir(dir);

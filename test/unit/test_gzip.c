@@ -26,6 +26,36 @@ accept_encoding(void)
 }
 
 static void
+accept_encoding_more(void)
+{
+	/* Case of names and of q; blanks around every part. */
+	ASSERT(gzip_accepts("Gzip;Q=0.5"));
+	ASSERT(gzip_accepts("X-GZIP"));
+	ASSERT(!gzip_accepts("GZIP;Q=0"));
+	ASSERT(gzip_accepts("\tgzip\t;\tq=1"));
+	ASSERT(gzip_accepts("deflate,gzip"));
+	ASSERT(gzip_accepts(",,gzip,,"));
+	/* identity;q=0 refuses identity; gzip still needs admitting. */
+	ASSERT(!gzip_accepts("identity;q=0"));
+	ASSERT(gzip_accepts("identity;q=0, gzip"));
+	ASSERT(gzip_accepts("identity;q=0, *"));
+	ASSERT(gzip_accepts("identity, *;q=0.1"));
+	/* An explicit gzip wins over *, whichever comes first. */
+	ASSERT(!gzip_accepts("gzip;q=0, *"));
+	ASSERT(gzip_accepts("*;q=0, gzip"));
+	ASSERT(gzip_accepts("*;q=0, gzip;q=0.1"));
+	/* q-values: three decimals, 1 at most; other parameters ignored. */
+	ASSERT(gzip_accepts("gzip;q=1.000"));
+	ASSERT(gzip_accepts("gzip;q=0.0001") == 0);
+	ASSERT(gzip_accepts("gzip;level=9;q=0.2"));
+	ASSERT(!gzip_accepts("gzip;level=9;q=0"));
+	ASSERT(gzip_accepts("gzip;level=9"));
+	/* Lookalike names are other codings. */
+	ASSERT(!gzip_accepts("gzip2, xgzip, gz"));
+	ASSERT(!gzip_accepts("*gzip"));
+}
+
+static void
 content_types(void)
 {
 	ASSERT(gzip_type_ok("text/html; charset=utf-8", 24));
@@ -37,6 +67,46 @@ content_types(void)
 	ASSERT(!gzip_type_ok("image/png", 9));
 	ASSERT(!gzip_type_ok("application/octet-stream", 24));
 	ASSERT(!gzip_type_ok(NULL, 0));
+	/* Case, parameters, and only the given length counts. */
+	ASSERT(gzip_type_ok("TEXT/CSS", 8));
+	ASSERT(gzip_type_ok("Application/JSON; charset=utf-8", 31));
+	ASSERT(gzip_type_ok("text/plain;charset=utf-8", 24));
+	ASSERT(gzip_type_ok("application/vnd.api+json", 24));
+	ASSERT(gzip_type_ok("application/problem+XML", 23));
+	ASSERT(gzip_type_ok("application/x-javascript", 24));
+	ASSERT(gzip_type_ok("application/xml", 15));
+	ASSERT(!gzip_type_ok("application/xmlfoo", 18));
+	ASSERT(!gzip_type_ok("application/json", 11));
+	ASSERT(!gzip_type_ok("image/jpeg", 10));
+	ASSERT(!gzip_type_ok("application/gzip", 16));
+	ASSERT(!gzip_type_ok("application/zip", 15));
+	ASSERT(!gzip_type_ok("font/woff2", 10));
+	ASSERT(!gzip_type_ok("text", 4));
+	ASSERT(!gzip_type_ok("+json", 5));
+	ASSERT(!gzip_type_ok("", 0));
+}
+
+static void
+vary(void)
+{
+	ASSERT(gzip_vary_has("Accept-Encoding", 15, "Accept-Encoding"));
+	ASSERT(gzip_vary_has("accept-encoding", 15, "Accept-Encoding"));
+	ASSERT(gzip_vary_has("Cookie, ACCEPT-ENCODING", 23,
+	    "Accept-Encoding"));
+	ASSERT(gzip_vary_has(" Cookie ,\tAccept-Encoding\t, Origin", 35,
+	    "Accept-Encoding"));
+	ASSERT(gzip_vary_has("*", 1, "Accept-Encoding"));
+	ASSERT(gzip_vary_has(" * ", 3, "User-Agent"));
+	ASSERT(!gzip_vary_has("X-Accept-Encoding", 17, "Accept-Encoding"));
+	ASSERT(!gzip_vary_has("Accept-Encoding-X", 17, "Accept-Encoding"));
+	ASSERT(!gzip_vary_has("Cookie", 6, "Accept-Encoding"));
+	ASSERT(!gzip_vary_has("", 0, "Accept-Encoding"));
+	ASSERT(!gzip_vary_has("Accept", 6, "Accept-Encoding"));
+	/* Only n bytes count. */
+	ASSERT(!gzip_vary_has("Cookie, Accept-Encoding", 6,
+	    "Accept-Encoding"));
+	ASSERT(gzip_vary_has("User-Agent, Accept-Encoding", 10,
+	    "user-agent"));
 }
 
 static void
@@ -69,6 +139,46 @@ decision(void)
 	ASSERT(!gzip_wanted(&f) && gzip_varies(&f));
 	f.accept_encoding = "gzip";
 	f.enabled = 0;
+	ASSERT(!gzip_wanted(&f));
+	ASSERT(!gzip_varies(&f));
+	f.enabled = 1;
+	/* Forced: any type, any size, but never twice, never without a body. */
+	f.user_agent = "Mozilla/5.0 gzip";
+	f.content_type = "image/png";
+	f.content_type_len = 9;
+	f.body_len = 10;
+	ASSERT(gzip_wanted(&f) && !gzip_varies(&f));
+	f.accept_encoding = "gzip;q=0";
+	ASSERT(!gzip_wanted(&f));
+	f.accept_encoding = "gzip";
+	f.status = 204;
+	ASSERT(!gzip_wanted(&f));
+	f.status = 200;
+	f.body_len = 0;
+	ASSERT(!gzip_wanted(&f));
+	f.body_len = 10;
+	f.encoded = 1;
+	ASSERT(!gzip_wanted(&f));
+	f.encoded = 0;
+	f.user_agent = "Mozilla/5.0";
+	ASSERT(!gzip_wanted(&f));
+	/* Statuses: 1xx, 204 and 304 have no body; 404 and 500 do. */
+	f.content_type = "text/html";
+	f.content_type_len = 9;
+	f.body_len = 1000;
+	f.status = 404;
+	ASSERT(gzip_wanted(&f));
+	f.status = 500;
+	ASSERT(gzip_wanted(&f));
+	f.status = 101;
+	ASSERT(!gzip_wanted(&f) && !gzip_varies(&f));
+	f.status = 304;
+	ASSERT(!gzip_varies(&f));
+	/* The minimum is inclusive. */
+	f.status = 200;
+	f.body_len = 256;
+	ASSERT(gzip_wanted(&f));
+	f.body_len = 255;
 	ASSERT(!gzip_wanted(&f));
 }
 
@@ -107,7 +217,9 @@ int
 main(void)
 {
 	RUN(accept_encoding);
+	RUN(accept_encoding_more);
 	RUN(content_types);
+	RUN(vary);
 	RUN(decision);
 	RUN(round_trip);
 	return unit_done();

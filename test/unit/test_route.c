@@ -122,6 +122,67 @@ no_double_slash(void)
 	ASSERT(strstr(r.file, "/env.sh") != NULL);
 }
 
+static void
+static_files(void)
+{
+	struct route	 r;
+
+	ASSERT_EQ(route_match(c, a, "/img/logo.png", &r), ROUTE_OK);
+	ASSERT_STR(r.h->name, "img");
+	ASSERT_STR(r.script_name, "/img/logo.png");
+	ASSERT_STR(r.path_info, "");
+	ASSERT(strstr(r.file, "/s/img/logo.png") != NULL);
+	ASSERT_EQ(route_match(c, a, "/img/a/b.png", &r), ROUTE_OK);
+	ASSERT(strstr(r.file, "/s/img/a/b.png") != NULL);
+	/* Two captures, a literal backslash, an unset group. */
+	ASSERT_EQ(route_match(c, a, "/v2/css-site", &r), ROUTE_OK);
+	ASSERT(strstr(r.file, "/s/site.v2.css") != NULL);
+	ASSERT_EQ(route_match(c, a, "/v/css-site", &r), ROUTE_OK);
+	ASSERT(strstr(r.file, "/s/site.v.css") != NULL);
+	/* Anchored at both ends. */
+	ASSERT_EQ(route_match(c, a, "/img/logo.pngx", &r), ROUTE_NOT_FOUND);
+	ASSERT_EQ(route_match(c, a, "/x/img/logo.png", &r), ROUTE_NOT_FOUND);
+	/* No capture: one file. */
+	ASSERT_EQ(route_match(c, a, "/favicon.ico", &r), ROUTE_OK);
+	ASSERT(strstr(r.file, "/s/fav.ico") != NULL);
+}
+
+static void
+static_files_refusals(void)
+{
+	struct route	 r;
+
+	ASSERT_EQ(route_match(c, a, "/img/../../etc/passwd.png", &r),
+	    ROUTE_BAD_PATH);
+	ASSERT_STR(r.h->name, "img");
+	ASSERT_EQ(route_match(c, a, "/img/a/../../x.png", &r),
+	    ROUTE_BAD_PATH);
+	ASSERT_EQ(route_match(c, a, "/img/.hidden.png", &r), ROUTE_BAD_PATH);
+	ASSERT_EQ(route_match(c, a, "/img/a/.git/x.png", &r), ROUTE_BAD_PATH);
+	ASSERT_EQ(route_match(c, a, "/img/./x.png", &r), ROUTE_BAD_PATH);
+	ASSERT_EQ(route_match(c, a, "/img/a\\b.png", &r), ROUTE_BAD_PATH);
+	/* upload admits lowercase names only. */
+	ASSERT_EQ(route_match(c, a, "/img/Logo.png", &r), ROUTE_NOT_FOUND);
+	ASSERT_STR(r.h->name, "img");
+	/* The capture is empty: no file name. */
+	ASSERT_EQ(route_match(c, a, "/raw/", &r), ROUTE_BAD_PATH);
+	ASSERT_EQ(route_match(c, a, "/raw/..", &r), ROUTE_BAD_PATH);
+	ASSERT_EQ(route_match(c, a, "/raw/ok.txt", &r), ROUTE_OK);
+}
+
+static void
+regex_order(void)
+{
+	struct route	 r;
+
+	/* A regex handler listed first wins over a later prefix... */
+	ASSERT_EQ(route_match(c, a, "/api/doc.png", &r), ROUTE_OK);
+	ASSERT_STR(r.h->name, "apidoc");
+	/* ...and one that does not match lets the next handlers try. */
+	ASSERT_EQ(route_match(c, a, "/api/doc.gif", &r), ROUTE_OK);
+	ASSERT_STR(r.h->name, "api");
+}
+
 int
 main(void)
 {
@@ -131,6 +192,10 @@ main(void)
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
+	snprintf(path, sizeof(path), "%s/s", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/s/img", dir);
+	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/m.so", dir);
 	if ((fp = fopen(path, "w")) != NULL)
 		fclose(fp);
@@ -141,13 +206,21 @@ main(void)
 	buf_init(&e);
 	conf_load_string("t.ini", dir,
 	    "[handler hello]\nurl = /hello\nmodule = m.so\n"
+	    "[handler apidoc]\nurl = /api/(doc\\.png)\nstatic_files = s/\\1\n"
 	    "[handler api]\nurl = /api/\nmodule = m.so\n"
 	    "[handler special]\nurl = /api/special\nmodule = m.so\n"
 	    "[handler app]\nurl = /app/\ndir = .\n"
 	    "[handler cgi]\nurl = /cgi-bin/\ncgi = .\n"
 	    "[handler static]\nurl = /static/\nstatic_dir = .\n"
 	    "[handler git]\nurl = /git/\ncgi = nph-prog\n"
-	    "[handler slash]\nurl = /slash/\ncgi = ./\n", &c, &e);
+	    "[handler slash]\nurl = /slash/\ncgi = ./\n"
+	    "[handler img]\nurl = /img/(.+\\.png)\n"
+	    "static_files = s/img/\\1\nupload = s/img/[a-z/._]+\n"
+	    "[handler css]\nurl = /v(\\d+)?/(css)-(\\w+)\n"
+	    "static_files = s/\\3.v\\1.\\2\n"
+	    "[handler raw]\nurl = /raw/(.*)\nstatic_files = s/\\1\n"
+	    "[handler fav]\nurl = /favicon\\.ico\nstatic_files = s/fav.ico\n",
+	    &c, &e);
 	if (c == NULL) {
 		printf("# %s", e.data);
 		return 1;
@@ -160,11 +233,18 @@ main(void)
 	RUN(dropin_never_runs_a_so);
 	RUN(cgi_file_and_nph);
 	RUN(no_double_slash);
+	RUN(static_files);
+	RUN(static_files_refusals);
+	RUN(regex_order);
 	arena_free(a);
 	conf_free(c);
 	buf_free(&e);
 	unlink(path);
 	unlink(prog);
+	snprintf(path, sizeof(path), "%s/s/img", dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/s", dir);
+	rmdir(path);
 	rmdir(dir);
 	return unit_done();
 }
