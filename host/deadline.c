@@ -24,7 +24,8 @@
  *
  * The serving thread pays almost nothing per request: deadline_begin() and
  * deadline_end() are a few atomic stores, with no system call and no
- * wake-up. Between requests the watchdog looks every IDLE_TICK_MS (so it
+ * wake-up (but for a request the watchdog was watching the connection of:
+ * then deadline_end() wakes it, so that it lets go of the connection). Between requests the watchdog looks every IDLE_TICK_MS (so it
  * notices a new request within a few ms) and parks after PARK_AFTER_MS
  * without requests; only then does a new request write to an eventfd to
  * wake it. An idle server costs nothing; a busy one a few hundred
@@ -85,6 +86,7 @@ static struct {
 	_Atomic int		 conn_fd;	/* -1: nothing to watch */
 	_Atomic int		 err;		/* WC_OK, WC_CANCELED, ... */
 	_Atomic int		 parked;	/* the watchdog sleeps */
+	_Atomic int		 polling_conn;	/* it polls conn_fd now */
 	_Atomic int		 done_written;	/* done_efd holds a count */
 	_Atomic int		 bt_ready;	/* 1: bt[] waits to be logged */
 	_Atomic long long	 slow_ms;	/* slow log time, or 0 */
@@ -402,11 +404,24 @@ watchdog(void *arg)
 		}
 		idle_since = 0;
 		next = check(&w, seq, now, &fd);
+		/*
+		 * A poll holds a reference to the connection: the serving
+		 * thread's close() would not end it (nginx waits for that
+		 * end) until the poll returned. Say so, so that
+		 * deadline_end() wakes us first; with seq_cst, either it
+		 * sees the flag or we see the request over.
+		 */
+		if (fd >= 0) {
+			atomic_store(&dl.polling_conn, 1);
+			if (atomic_load(&dl.seq) != seq)
+				fd = -1;
+		}
 		if (wait_for(fd, next - now) && atomic_load(&dl.seq) == seq &&
 		    !w.cancel_fired) {
 			w.cancel_fired = 1;
 			w.signal_owed = fire(seq, WC_CANCELED);
 		}
+		atomic_store(&dl.polling_conn, 0);
 	}
 	return NULL;
 }
@@ -529,6 +544,14 @@ deadline_end(void)
 	atomic_store(&dl.phase, PHASE_IDLE);
 	atomic_store(&dl.conn_fd, -1);
 	atomic_store(&dl.req, NULL);
+	/*
+	 * A watchdog polling the connection (requests older than
+	 * WATCH_AFTER_MS) must let go of it before the caller closes it;
+	 * otherwise the close only takes effect when its poll times out, up
+	 * to TICK_MS later, and the response ends that much late.
+	 */
+	if (atomic_load(&dl.polling_conn))
+		efd_write(dl.wake_efd);
 }
 
 /*
