@@ -21,6 +21,10 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <grp.h>
+#include <pwd.h>
+
+#include "acl.h"
 #include "conf.h"
 
 /*
@@ -224,6 +228,7 @@ enum opt_type {
 	OPT_BOOL,
 	OPT_INT,
 	OPT_OCTAL,
+	OPT_RLIMIT,		/* a size, or "unlimited" */
 	OPT_CHOICE,		/* a word of sdef ("a|b|c"): its index */
 	OPT_HEADER,		/* repeatable "Name: value" */
 	OPT_STRING,
@@ -264,7 +269,35 @@ static const struct opt opts[] = {
 	{ "listen_group", NULL, OPT_STRING, C(listen_group), 0, 0, 0, NULL },
 	{ "listen_backlog", NULL, OPT_INT, C(listen_backlog), 1, 65535, 511,
 	    NULL },
+	{ "listen_owner", NULL, OPT_STRING, C(listen_owner), 0, 0, 0, NULL },
+	{ "listen_allow", NULL, OPT_STRING, C(listen_allow_text), 0, 0, 0,
+	    "127.0.0.0/8 ::1" },
 	{ "workers", NULL, OPT_INT, C(workers), 1, 1024, 4, NULL },
+	{ "workers_min", NULL, OPT_INT, C(workers_min), 1, 1024, 1, NULL },
+	{ "workers_max", NULL, OPT_INT, C(workers_max), 1, 1024, 4, NULL },
+	{ "worker_idle_timeout", NULL, OPT_DURATION,
+	    C(worker_idle_timeout_ms), 100, 86400000, 10000, NULL },
+	{ "max_requests", NULL, OPT_INT, C(max_requests), 0, 1LL << 40, 0,
+	    NULL },
+	{ "max_worker_memory", NULL, OPT_SIZE, C(max_worker_bytes), 0,
+	    1LL << 40, 0, NULL },
+	{ "emergency_restart_threshold", NULL, OPT_INT,
+	    C(emergency_threshold), 0, 1000000, 0, NULL },
+	{ "emergency_restart_interval", NULL, OPT_DURATION,
+	    C(emergency_interval_ms), 100, 86400000, 60000, NULL },
+	{ "status_path", NULL, OPT_STRING, C(status_path), 0, 0, 0, NULL },
+	{ "status_allow", NULL, OPT_STRING, C(status_allow_text), 0, 0, 0,
+	    "127.0.0.0/8 ::1 unix" },
+	{ "ping_path", NULL, OPT_STRING, C(ping_path), 0, 0, 0, NULL },
+	{ "user", NULL, OPT_STRING, C(user), 0, 0, 0, NULL },
+	{ "group", NULL, OPT_STRING, C(group), 0, 0, 0, NULL },
+	{ "allow_root", NULL, OPT_BOOL, C(allow_root), 0, 1, 0, NULL },
+	{ "rlimit_nofile", NULL, OPT_INT, C(rlimit_nofile), 16, 1LL << 30,
+	    CONF_UNSET, NULL },
+	{ "rlimit_core", NULL, OPT_RLIMIT, C(rlimit_core), 0, MAXLL,
+	    CONF_UNSET, NULL },
+	{ "rlimit_as", NULL, OPT_RLIMIT, C(rlimit_as), 16LL << 20, MAXLL,
+	    CONF_UNSET, NULL },
 	{ "preload", NULL, OPT_BOOL, C(preload), 0, 1, 0, NULL },
 	{ "io_timeout", NULL, OPT_DURATION, C(io_timeout_ms), 100, 3600000,
 	    10000, NULL },
@@ -329,6 +362,7 @@ struct parse {
 	enum section	 section;
 	struct handler	*h;		/* current [handler], or NULL */
 	unsigned char	 seen_app[NOPTS];	/* key already given */
+	int		 app_line[NOPTS];	/* where it was given */
 	unsigned char	*seen_h;	/* per handler: NOPTS flags */
 };
 
@@ -581,6 +615,13 @@ set_value(struct parse *p, const struct opt *o, char *dst, const char *value)
 	case OPT_INT:
 		err = conf_parse_int(value, &v);
 		break;
+	case OPT_RLIMIT:
+		if (strcasecmp(value, "unlimited") == 0 ||
+		    strcasecmp(value, "infinity") == 0)
+			v = MAXLL;
+		else
+			err = conf_parse_size(value, &v);
+		break;
 	case OPT_OCTAL:
 		errno = 0;
 		v = strtoll(value, &end, 8);
@@ -745,6 +786,8 @@ on_key(void *user, const char *section, const char *name, const char *value)
 		return 1;
 	}
 	seen[i] = 1;
+	if (p->section == SECTION_APP)
+		p->app_line[i] = p->line;
 	if (o->base == BASE_CONF)
 		base = (char *)p->c;
 	else if (o->base == BASE_HANDLER)
@@ -1014,6 +1057,8 @@ validate_handler(struct parse *p, struct handler *h)
 		    h->kind != HANDLER_STATIC_FILES;
 	}
 	validate_keys(p, h);
+	if (h->kind == HANDLER_STATUS || h->kind == HANDLER_PING)
+		return;		/* built in: nothing on disk */
 	if (h->kind == HANDLER_KIND_UNSET) {
 		perr(p, h->line, "handler %s: needs one of module, dir, cgi, "
 		    "static_dir or static_files", h->name);
@@ -1048,14 +1093,174 @@ validate_handler(struct parse *p, struct handler *h)
 		    "a directory", h->name, h->url);
 }
 
+/* Returns the line where [app] key name was given, or 0 if it was not. */
+static int
+app_line(const struct parse *p, const char *name)
+{
+	const struct opt *o = find_opt(name, 0);
+	size_t	 i = (size_t)(o - opts);
+
+	return p->seen_app[i] ? p->app_line[i] : 0;
+}
+
+/*
+ * The pool: `workers = N` is a fixed pool; workers_min and workers_max
+ * make it grow and shrink with the load.
+ */
+static void
+validate_pool(struct parse *p)
+{
+	struct conf	*c = p->c;
+	int		 wl = app_line(p, "workers");
+	int		 minl = app_line(p, "workers_min");
+	int		 maxl = app_line(p, "workers_max");
+
+	if (minl == 0 && maxl == 0) {
+		c->dynamic = 0;
+		c->workers_min = c->workers_max = c->workers;
+		return;
+	}
+	c->dynamic = 1;
+	if (wl != 0)
+		perr(p, wl, "workers = %lld is a fixed pool: give either "
+		    "workers or workers_min and workers_max", c->workers);
+	if (maxl == 0)
+		perr(p, minl, "workers_min needs workers_max");
+	else if (c->workers_min > c->workers_max)
+		perr(p, minl ? minl : maxl, "workers_min = %lld is larger than "
+		    "workers_max = %lld", c->workers_min, c->workers_max);
+	c->workers = c->workers_min;
+}
+
+/* Parses an address list key into *out. */
+static void
+validate_acl(struct parse *p, const char *key, const char *text,
+    struct acl **out)
+{
+	const char	*err;
+
+	if ((err = acl_parse(text ? text : "", out)) != NULL)
+		perr(p, app_line(p, key), "%s = %s: %s", key, text, err);
+}
+
+/* Looks up a user by name (or number). Returns 0 or -1. */
+static int
+find_user(const char *name, long long *uid, long long *gid)
+{
+	struct passwd	*pw;
+	long long	 n;
+
+	if ((pw = getpwnam(name)) == NULL &&
+	    conf_parse_int(name, &n) == NULL && n <= (long long)UINT32_MAX)
+		pw = getpwuid((uid_t)n);
+	if (pw == NULL)
+		return -1;
+	*uid = pw->pw_uid;
+	if (gid != NULL)
+		*gid = pw->pw_gid;
+	return 0;
+}
+
+static int
+find_group(const char *name, long long *gid)
+{
+	struct group	*gr;
+	long long	 n;
+
+	if ((gr = getgrnam(name)) == NULL &&
+	    conf_parse_int(name, &n) == NULL && n <= (long long)UINT32_MAX)
+		gr = getgrgid((gid_t)n);
+	if (gr == NULL)
+		return -1;
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+/* user, group, listen_owner: names must exist now, not at first use. */
+static void
+validate_users(struct parse *p)
+{
+	struct conf	*c = p->c;
+
+	c->uid = c->gid = c->listen_uid = -1;
+	if (c->user != NULL && find_user(c->user, &c->uid, &c->gid) == -1)
+		perr(p, app_line(p, "user"), "user = %s: no such user",
+		    c->user);
+	if (c->group != NULL && c->user == NULL)
+		perr(p, app_line(p, "group"), "group = %s needs user",
+		    c->group);
+	else if (c->group != NULL && find_group(c->group, &c->gid) == -1)
+		perr(p, app_line(p, "group"), "group = %s: no such group",
+		    c->group);
+	if (c->listen_owner != NULL &&
+	    find_user(c->listen_owner, &c->listen_uid, NULL) == -1)
+		perr(p, app_line(p, "listen_owner"), "listen_owner = %s: no "
+		    "such user", c->listen_owner);
+}
+
+/*
+ * Puts a built-in handler (status_path, ping_path) first, so that it wins
+ * over any prefix.
+ */
+static void
+add_builtin(struct parse *p, enum handler_kind kind, const char *name,
+    const char *key, const char *url)
+{
+	struct conf	*c = p->c;
+	struct handler	*h;
+	size_t		 i;
+
+	if (url[0] != '/' || strchr(url, '?') != NULL) {
+		perr(p, app_line(p, key), "%s = %s: expected a path such as "
+		    "/%s", key, url, kind == HANDLER_STATUS ? "status" :
+		    "ping");
+		return;
+	}
+	if ((h = reallocarray(c->handlers, c->nhandlers + 1,
+	    sizeof(*h))) == NULL) {
+		perr(p, 0, "out of memory");
+		return;
+	}
+	c->handlers = h;
+	memmove(h + 1, h, c->nhandlers * sizeof(*h));
+	memset(h, 0, sizeof(*h));
+	h->name = strdup(name);
+	h->url = strdup(url);
+	h->line = app_line(p, key);
+	h->kind = kind;
+	memset(&h->limits, 0xff, sizeof(h->limits));	/* all CONF_UNSET */
+	c->nhandlers++;
+	for (i = 0; i < c->nhandlers; i++)
+		c->handlers[i].index = i;
+	if (h->name == NULL || h->url == NULL)
+		perr(p, 0, "out of memory");
+}
+
 static void
 validate(struct parse *p)
 {
-	size_t	 i;
+	struct conf	*c = p->c;
+	size_t		 i;
 
 	validate_listen(p);
-	for (i = 0; i < p->c->nhandlers; i++)
-		validate_handler(p, &p->c->handlers[i]);
+	validate_pool(p);
+	validate_users(p);
+	validate_acl(p, "status_allow", c->status_allow_text,
+	    &c->status_allow);
+	validate_acl(p, "listen_allow", c->listen_allow_text,
+	    &c->listen_allow);
+	if (c->status_path != NULL && c->ping_path != NULL &&
+	    strcmp(c->status_path, c->ping_path) == 0)
+		perr(p, app_line(p, "ping_path"), "ping_path = %s: the same "
+		    "as status_path", c->ping_path);
+	if (c->ping_path != NULL && *c->ping_path != '\0')
+		add_builtin(p, HANDLER_PING, "(ping)", "ping_path",
+		    c->ping_path);
+	if (c->status_path != NULL && *c->status_path != '\0')
+		add_builtin(p, HANDLER_STATUS, "(status)", "status_path",
+		    c->status_path);
+	for (i = 0; i < c->nhandlers; i++)
+		validate_handler(p, &c->handlers[i]);
 }
 
 /*
@@ -1201,6 +1406,8 @@ conf_free(struct conf *c)
 		free(c->env[i].pair);
 	}
 	free(c->env);
+	acl_free(c->status_allow);
+	acl_free(c->listen_allow);
 	free(c->handlers);
 	free(c->file);
 	free(c->dir);

@@ -38,6 +38,8 @@ enum handler_kind {
 	HANDLER_CGI,		/* cgi = DIR or FILE: executables only */
 	HANDLER_STATIC,		/* static_dir = DIR */
 	HANDLER_STATIC_FILES,	/* static_files = PATH with \N; url a regex */
+	HANDLER_STATUS,		/* built in: status_path */
+	HANDLER_PING,		/* built in: ping_path */
 	HANDLER_KIND_UNSET
 };
 
@@ -93,6 +95,8 @@ struct env_var {
 	char		*pair;		/* "name=value" */
 };
 
+struct acl;
+
 struct conf {
 	char		*file;		/* path as given */
 	char		*dir;		/* absolute directory of the file */
@@ -103,7 +107,31 @@ struct conf {
 	long long	 listen_mode;	/* unix socket permission bits */
 	char		*listen_group;	/* unix socket group, or NULL */
 	long long	 listen_backlog;
-	long long	 workers;
+	char		*listen_owner;	/* unix socket owner, or NULL */
+	long long	 listen_uid;	/* listen_owner resolved, or -1 */
+	char		*listen_allow_text;
+	struct acl	*listen_allow;	/* TCP clients let in */
+	long long	 workers;	/* static pool size */
+	long long	 workers_min;	/* dynamic pool; == workers if static */
+	long long	 workers_max;
+	long long	 dynamic;	/* 1: workers_min/workers_max given */
+	long long	 worker_idle_timeout_ms; /* idle time before retiring */
+	long long	 max_requests;	/* 0: no limit */
+	long long	 max_worker_bytes; /* RSS limit; 0: none */
+	long long	 emergency_threshold; /* deaths by signal; 0: off */
+	long long	 emergency_interval_ms;
+	char		*status_path;	/* NULL: no status page */
+	char		*ping_path;	/* NULL: no ping */
+	char		*status_allow_text;
+	struct acl	*status_allow;	/* clients of the status page */
+	char		*user;		/* drop to this user, or NULL */
+	char		*group;
+	long long	 uid;		/* user resolved, or -1 */
+	long long	 gid;		/* group (or user's group), or -1 */
+	long long	 allow_root;	/* handlers may run as root */
+	long long	 rlimit_nofile;	/* CONF_UNSET: inherited */
+	long long	 rlimit_core;	/* bytes; LLONG_MAX: unlimited */
+	long long	 rlimit_as;
 	long long	 io_timeout_ms;	/* front end stalled: cut it off */
 	long long	 preload;
 	char		*hsts;		/* Strict-Transport-Security value */

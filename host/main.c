@@ -19,6 +19,8 @@
 #include "master.h"
 #include "module.h"
 #include "nginxconf.h"
+#include "priv.h"
+#include "systemd.h"
 
 static void
 usage(void)
@@ -71,7 +73,8 @@ main(int argc, char **argv)
 	};
 	const char	*file = "warmcgi.ini", *nginx_listen = "80";
 	struct conf	*c;
-	int		 ch, test = 0, nginx = 0, fd;
+	char		 err[1024];
+	int		 ch, test = 0, nginx = 0, fd, own = 1;
 
 	while ((ch = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -98,6 +101,11 @@ main(int argc, char **argv)
 		usage();
 	if ((c = load(file)) == NULL)
 		return 1;
+	if (!nginx && !test && priv_check_root(c, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		conf_free(c);
+		return 1;
+	}
 	if (test) {
 		fprintf(stderr, "warmcgi: %s: configuration ok\n", file);
 		conf_free(c);
@@ -114,7 +122,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "warmcgi: FCGX_Init failed\n");
 		return 1;
 	}
-	if ((fd = master_listen(c)) == -1)
+	systemd_notify_init();
+	if ((fd = systemd_listen_fd()) != -1)
+		own = 0;
+	else if ((fd = master_listen(c)) == -1)
 		return 1;
-	master_run(c, fd);
+	master_run(c, fd, own);
 }

@@ -1,8 +1,24 @@
 /*
- * master.c: the master process. It opens the listening socket, forks
- * `workers` workers and keeps that many running: a worker that exits is
- * replaced, after a growing pause when workers keep dying young (a crash
- * loop must not become a fork storm). It never serves a request itself.
+ * master.c: the master process. It opens the listening socket (or takes
+ * the one systemd passed), maps the scoreboard, forks the workers and
+ * keeps the pool at its target size; it never serves a request itself.
+ *
+ * The pool. With `workers = N` the target is N. With workers_min and
+ * workers_max it starts at workers_min; every TICK_MS the master reads the
+ * scoreboard, and when every worker is busy it raises the target (1, 2, 4
+ * ... up to SPAWN_BATCH_MAX workers per tick, and only once the workers it
+ * started last accept: no fork storm), and it retires workers that were
+ * idle longer than worker_idle_timeout, down to workers_min.
+ *
+ * Deaths. A worker that exits is replaced. One that ends to be recycled
+ * (max_requests, max_worker_memory) or after a hard deadline is replaced at
+ * once; when workers keep dying young, the next start waits longer and
+ * longer (a crash loop must not become a fork storm); when more than
+ * emergency_restart_threshold die of a signal within
+ * emergency_restart_interval, the pool is in a crash storm: logged as
+ * CRITICAL, shown on the status page, and workers are started one at a
+ * time with a growing pause, until a whole interval passes without such a
+ * death.
  *
  * Signals are blocked except inside ppoll(), the one place the master
  * waits; handlers only set flags (nginx's ngx_process_cycle.c does the
@@ -12,16 +28,18 @@
  *                    a second one kills them at once
  *   SIGHUP           reload: read and check the config again; if it is
  *                    valid, start a new generation of workers with it (a
- *                    higher CURRENT_VERSION_ID minor) and retire the old
- *                    one, which finishes its requests first. If not, log
- *                    each problem and keep serving the old config
+ *                    higher CURRENT_VERSION_ID minor); once they accept,
+ *                    retire the old ones, which finish their requests
+ *                    first. If not, log each problem and keep serving
  *   SIGUSR1          reopen the log files, here and in every worker
  *   SIGCHLD          reap workers (and orphans: the master is a
  *                    subreaper)
  *
  * Each worker has a control pipe whose write end the master holds:
- * closing it tells the worker to stop.
+ * closing it tells the worker to stop. Workers write an eventfd once when
+ * they accept, which wakes the master during starts and reloads.
  */
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -48,11 +66,19 @@
 #include "master.h"
 #include "module.h"
 #include "pipeline.h"
+#include "priv.h"
+#include "scoreboard.h"
+#include "systemd.h"
 #include "worker.h"
 
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	10000
 #define YOUNG_MS	1000	/* a worker dying sooner counts as a loop */
+#define TICK_MS		100	/* scoreboard checks while scaling */
+#define SPAWN_BATCH_MAX	8	/* workers added per tick at most */
+#define RELOAD_GRACE_MS	10000	/* then the old generation goes anyway */
+#define STORM_DELAY_MS	1000	/* first pause between starts in a storm */
+#define IDLE_WAIT_MS	60000
 
 struct slot {
 	pid_t		 pid;		/* 0: empty */
@@ -65,13 +91,28 @@ struct slot {
 struct master {
 	struct conf	*conf;
 	struct pipeline	*pl;
+	struct scoreboard *sb;
 	int		 listen_fd;
+	int		 own_socket;	/* we made it: unlink at exit */
+	int		 ready_fd;	/* eventfd workers write when ready */
 	unsigned	 gen;
 	long long	 minor;		/* CURRENT_VERSION_ID minor */
-	struct slot	*slots;
+	struct slot	*slots;		/* one per scoreboard slot */
 	size_t		 nslots;
+	int		 target;	/* workers of this generation wanted */
+	int		 batch;		/* next scale-up step */
+	long long	 next_tick_ms;
 	int		 fast_deaths;	/* young deaths in a row */
 	long long	 respawn_at_ms;	/* no spawning before */
+	int		 announced;	/* READY=1 sent for this generation */
+	int		 reloading;	/* old generation not yet retired */
+	long long	 reload_ms;	/* when the reload began */
+	long long	*deaths;	/* ring: times of deaths by signal */
+	size_t		 ndeaths;	/* its size: the threshold */
+	size_t		 dnext;
+	int		 storm;		/* in a crash storm */
+	long long	 storm_until_ms;
+	long long	 storm_delay_ms;
 	int		 stopping;
 	long long	 stop_deadline_ms;
 };
@@ -101,10 +142,7 @@ on_signal(int sig)
 static long long
 now_ms(void)
 {
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return scoreboard_now_ms();
 }
 
 static int
@@ -112,7 +150,7 @@ listen_unix(const struct conf *c)
 {
 	struct sockaddr_un sun;
 	struct stat	 st;
-	struct group	*gr;
+	struct group	*gr = NULL;
 	int		 fd, probe;
 
 	memset(&sun, 0, sizeof(sun));
@@ -144,15 +182,20 @@ listen_unix(const struct conf *c)
 			close(fd);
 		return -1;
 	}
-	if (c->listen_group != NULL) {
-		if ((gr = getgrnam(c->listen_group)) == NULL ||
-		    chown(c->listen, (uid_t)-1, gr->gr_gid) == -1) {
-			fprintf(stderr, "warmcgi: listen_group = %s: %s\n",
-			    c->listen_group, gr ? strerror(errno) :
-			    "no such group");
-			close(fd);
-			return -1;
-		}
+	if (c->listen_group != NULL &&
+	    (gr = getgrnam(c->listen_group)) == NULL) {
+		fprintf(stderr, "warmcgi: listen_group = %s: no such group\n",
+		    c->listen_group);
+		close(fd);
+		return -1;
+	}
+	if ((c->listen_uid >= 0 || gr != NULL) &&
+	    chown(c->listen, c->listen_uid >= 0 ? (uid_t)c->listen_uid :
+	    (uid_t)-1, gr ? gr->gr_gid : (gid_t)-1) == -1) {
+		fprintf(stderr, "warmcgi: chown %s (listen_owner, "
+		    "listen_group): %s\n", c->listen, strerror(errno));
+		close(fd);
+		return -1;
 	}
 	if (chmod(c->listen, (mode_t)c->listen_mode) == -1) {
 		fprintf(stderr, "warmcgi: chmod %s: %s\n", c->listen,
@@ -223,60 +266,97 @@ master_listen(const struct conf *c)
 	return fd;
 }
 
+/* Publishes what the status page shows of the pool. */
+static void
+publish(struct master *m)
+{
+	struct scoreboard_pool *p = m->sb->pool;
+
+	atomic_store(&p->dynamic, (int)m->conf->dynamic);
+	atomic_store(&p->workers_min, (int)m->conf->workers_min);
+	atomic_store(&p->workers_max, (int)m->conf->workers_max);
+	atomic_store(&p->target, m->target);
+	atomic_store(&p->gen, m->gen);
+	atomic_store(&p->emergency, m->storm);
+	atomic_store(&p->threshold, (int)m->conf->emergency_threshold);
+	atomic_store(&p->interval_ms, m->conf->emergency_interval_ms);
+	snprintf(p->version, sizeof(p->version), "%s",
+	    pipeline_version(m->pl));
+}
+
 static struct slot *
 free_slot(struct master *m)
 {
-	struct slot	*s;
-	size_t		 i;
+	size_t	 i;
 
 	for (i = 0; i < m->nslots; i++)
 		if (m->slots[i].pid == 0)
 			return &m->slots[i];
-	s = reallocarray(m->slots, m->nslots + 1, sizeof(*s));
-	if (s == NULL)
-		return NULL;
-	m->slots = s;
-	memset(&s[m->nslots], 0, sizeof(*s));
-	return &s[m->nslots++];
+	return NULL;
 }
 
+/* The child side of spawn(): limits, privileges, then the worker loop. */
 static void
-spawn(struct master *m)
+child(struct master *m, struct slot *s, int ctl)
 {
 	struct worker_args a;
-	struct slot	*s;
 	sigset_t	 none;
 	size_t		 i;
+
+	for (i = 0; i < m->nslots; i++)
+		if (m->slots[i].pid != 0 && m->slots[i].ctl != -1)
+			close(m->slots[i].ctl);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (priv_worker(m->conf) == -1)
+		_exit(CRASH_EXIT_FATAL);
+	memset(&a, 0, sizeof(a));
+	a.pl = m->pl;
+	a.listen_fd = m->listen_fd;
+	a.ctl_fd = ctl;
+	a.ready_fd = m->ready_fd;
+	a.sb = m->sb;
+	a.slot = (size_t)(s - m->slots);
+	a.max_requests = m->conf->max_requests;
+	a.max_worker_bytes = m->conf->max_worker_bytes;
+	a.listen_allow = m->conf->listen_allow;
+	a.master_pid = atomic_load(&m->sb->pool->master_pid);
+	worker_run(&a);
+}
+
+/* Starts one worker of the current generation. Returns 0 or -1. */
+static int
+spawn(struct master *m)
+{
+	struct slot	*s;
 	int		 p[2];
 	pid_t		 pid;
 
-	if ((s = free_slot(m)) == NULL || pipe2(p, O_CLOEXEC) == -1) {
-		log_error("spawn");
-		return;
+	if ((s = free_slot(m)) == NULL) {
+		log_warnx("no free scoreboard slot for another worker "
+		    "(raising workers_max needs a restart)");
+		return -1;
 	}
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		log_error("spawn: pipe");
+		return -1;
+	}
+	scoreboard_starting(m->sb, (size_t)(s - m->slots), m->gen);
 	if ((pid = fork()) == -1) {
 		log_error("fork");
+		scoreboard_reaped(m->sb, (size_t)(s - m->slots), 0);
 		close(p[0]);
 		close(p[1]);
-		return;
+		return -1;
 	}
 	if (pid == 0) {
 		close(p[1]);
-		for (i = 0; i < m->nslots; i++)
-			if (m->slots[i].pid != 0)
-				close(m->slots[i].ctl);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGUSR1, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		a.pl = m->pl;
-		a.listen_fd = m->listen_fd;
-		a.ctl_fd = p[0];
-		a.max_requests = 0;
-		worker_run(&a);
+		child(m, s, p[0]);
 	}
 	close(p[0]);
 	s->pid = pid;
@@ -284,28 +364,263 @@ spawn(struct master *m)
 	s->gen = m->gen;
 	s->started_ms = now_ms();
 	s->retiring = 0;
+	scoreboard_spawned(m->sb, (size_t)(s - m->slots), (int)pid);
+	return 0;
 }
 
-static size_t
-live_workers(const struct master *m, int count_retiring)
-{
-	size_t	 i, n = 0;
+/* What count() counts. */
+enum which {
+	ALL,			/* every live worker */
+	CURRENT,		/* of this generation, not retiring */
+	CURRENT_READY,		/* ... that accept requests */
+	CURRENT_STARTING,	/* ... that do not yet */
+	CURRENT_IDLE,
+	CURRENT_BUSY,
+	OLD			/* older generations, not retiring */
+};
 
-	for (i = 0; i < m->nslots; i++)
-		if (m->slots[i].pid != 0 &&
-		    (count_retiring || !m->slots[i].retiring))
+static int
+state(const struct master *m, const struct slot *s)
+{
+	return atomic_load(&m->sb->slots[s - m->slots].state);
+}
+
+static int
+count(const struct master *m, enum which w)
+{
+	const struct slot *s;
+	size_t		 i;
+	int		 n = 0, st, cur;
+
+	for (i = 0; i < m->nslots; i++) {
+		s = &m->slots[i];
+		if (s->pid == 0)
+			continue;
+		cur = !s->retiring && s->gen == m->gen;
+		st = state(m, s);
+		switch (w) {
+		case ALL:
 			n++;
+			break;
+		case CURRENT:
+			n += cur;
+			break;
+		case CURRENT_READY:
+			n += cur && st != SCOREBOARD_STARTING;
+			break;
+		case CURRENT_STARTING:
+			n += cur && st == SCOREBOARD_STARTING;
+			break;
+		case CURRENT_IDLE:
+			n += cur && st == SCOREBOARD_IDLE;
+			break;
+		case CURRENT_BUSY:
+			n += cur && st == SCOREBOARD_BUSY;
+			break;
+		case OLD:
+			n += !s->retiring && s->gen != m->gen;
+			break;
+		}
+	}
 	return n;
 }
 
 static void
-retire(struct slot *s)
+retire(struct master *m, struct slot *s)
 {
 	if (s->retiring)
 		return;
 	s->retiring = 1;
+	atomic_store(&m->sb->slots[s - m->slots].retiring, 1);
 	close(s->ctl);
 	s->ctl = -1;
+}
+
+/* Retires workers idle for longer than worker_idle_timeout. */
+static void
+scale_down(struct master *m, long long now)
+{
+	struct slot	*s, *oldest;
+	long long	 since, oldest_since;
+	size_t		 i;
+
+	while (count(m, CURRENT) > m->conf->workers_min) {
+		oldest = NULL;
+		oldest_since = 0;
+		for (i = 0; i < m->nslots; i++) {
+			s = &m->slots[i];
+			if (s->pid == 0 || s->retiring || s->gen != m->gen ||
+			    state(m, s) != SCOREBOARD_IDLE)
+				continue;
+			since = atomic_load(&m->sb->slots[i].since_ms);
+			if (now - since < m->conf->worker_idle_timeout_ms)
+				continue;
+			if (oldest == NULL || since < oldest_since) {
+				oldest = s;
+				oldest_since = since;
+			}
+		}
+		if (oldest == NULL)
+			break;
+		log_info("worker %d idle for %lld ms: retiring it",
+		    (int)oldest->pid, now - oldest_since);
+		retire(m, oldest);
+	}
+	m->target = count(m, CURRENT);
+	if (m->target < m->conf->workers_min)
+		m->target = (int)m->conf->workers_min;
+}
+
+/*
+ * A dynamic pool's tick: grow when every worker is busy (in steps that
+ * double while it stays so, and only once the last ones accept), shrink
+ * when some stayed idle.
+ */
+static void
+scale(struct master *m, long long now)
+{
+	int	 idle, busy, starting, add;
+
+	if (!m->conf->dynamic || now < m->next_tick_ms)
+		return;
+	m->next_tick_ms = now + TICK_MS;
+	idle = count(m, CURRENT_IDLE);
+	busy = count(m, CURRENT_BUSY);
+	starting = count(m, CURRENT_STARTING);
+	if (idle == 0 && starting == 0 && busy > 0 && busy >= m->target &&
+	    m->target < m->conf->workers_max && !m->storm) {
+		add = m->batch < 1 ? 1 : m->batch;
+		if (add > m->conf->workers_max - m->target)
+			add = (int)m->conf->workers_max - m->target;
+		m->target += add;
+		m->batch = add * 2 > SPAWN_BATCH_MAX ? SPAWN_BATCH_MAX :
+		    add * 2;
+		log_info("all %d workers busy: starting %d more (pool target "
+		    "%d, workers_max %lld)", busy, add, m->target,
+		    m->conf->workers_max);
+	} else if (idle > 0) {
+		m->batch = 1;
+		scale_down(m, now);
+	}
+	atomic_store(&m->sb->pool->target, m->target);
+}
+
+/* Starts workers until this generation has its target. */
+static void
+fill(struct master *m, long long now)
+{
+	int	 n;
+
+	if (now < m->respawn_at_ms)
+		return;
+	for (n = count(m, CURRENT); n < m->target; n++) {
+		if (spawn(m) == -1) {
+			m->respawn_at_ms = now + BACKOFF_MAX_MS / 10;
+			return;
+		}
+		if (m->storm) {
+			/* One at a time, with a growing pause. */
+			m->respawn_at_ms = now + m->storm_delay_ms;
+			log_warnx("crash storm: started one worker; the next "
+			    "start waits %lld ms", m->storm_delay_ms);
+			return;
+		}
+	}
+}
+
+/* A reload is done once the new generation accepts: retire the old one. */
+static void
+finish_reload(struct master *m, long long now)
+{
+	size_t	 i;
+	int	 ready = count(m, CURRENT_READY);
+
+	if (!m->reloading)
+		return;
+	if (ready < m->target && (ready == 0 ||
+	    now - m->reload_ms < RELOAD_GRACE_MS))
+		return;
+	for (i = 0; i < m->nslots; i++)
+		if (m->slots[i].pid != 0 && m->slots[i].gen != m->gen)
+			retire(m, &m->slots[i]);
+	m->reloading = 0;
+	m->announced = 1;
+	log_info("reloaded: %d workers of CURRENT_VERSION_ID %s accept "
+	    "requests; the old ones finish theirs", ready,
+	    pipeline_version(m->pl));
+	systemd_notify("READY=1\nSTATUS=serving CURRENT_VERSION_ID %s with %d "
+	    "workers", pipeline_version(m->pl), ready);
+}
+
+/* READY=1 to systemd once the first workers accept. */
+static void
+announce(struct master *m)
+{
+	if (m->announced || m->reloading ||
+	    count(m, CURRENT_READY) < m->target)
+		return;
+	m->announced = 1;
+	systemd_notify("READY=1\nMAINPID=%d\nSTATUS=serving "
+	    "CURRENT_VERSION_ID %s with %d workers", (int)getpid(),
+	    pipeline_version(m->pl), m->target);
+}
+
+/* Counts a death by signal; starts or extends a crash storm. */
+static void
+crashed(struct master *m, long long now)
+{
+	struct scoreboard_pool *p = m->sb->pool;
+	size_t		 i;
+	int		 recent = 0;
+
+	scoreboard_add(&p->crashed, 1);
+	if (m->ndeaths == 0)
+		return;
+	m->deaths[m->dnext] = now;
+	m->dnext = (m->dnext + 1) % m->ndeaths;
+	for (i = 0; i < m->ndeaths; i++)
+		if (m->deaths[i] != 0 &&
+		    now - m->deaths[i] < m->conf->emergency_interval_ms)
+			recent++;
+	atomic_store(&p->recent_crashes, recent);
+	if (!m->storm && (size_t)recent >= m->ndeaths) {
+		m->storm = 1;
+		m->storm_delay_ms = STORM_DELAY_MS;
+		scoreboard_add(&p->storms, 1);
+		atomic_store(&p->emergency, 1);
+		atomic_store(&p->emergency_since_ms, log_now_us() / 1000);
+		log_crit("crash storm: %d workers died of a signal within "
+		    "%lld ms (emergency_restart_threshold); starting workers "
+		    "one at a time, slower and slower, until none dies for "
+		    "%lld ms", recent, m->conf->emergency_interval_ms,
+		    m->conf->emergency_interval_ms);
+		systemd_notify("STATUS=crash storm: workers keep dying; "
+		    "starting them slowly");
+	} else if (m->storm) {
+		m->storm_delay_ms *= 2;
+		if (m->storm_delay_ms > m->conf->emergency_interval_ms)
+			m->storm_delay_ms = m->conf->emergency_interval_ms;
+	}
+	if (m->storm) {
+		m->storm_until_ms = now + m->conf->emergency_interval_ms;
+		if (m->respawn_at_ms < now + m->storm_delay_ms)
+			m->respawn_at_ms = now + m->storm_delay_ms;
+	}
+}
+
+/* Ends a crash storm after a quiet interval. */
+static void
+storm_over(struct master *m, long long now)
+{
+	if (!m->storm || now < m->storm_until_ms)
+		return;
+	m->storm = 0;
+	atomic_store(&m->sb->pool->emergency, 0);
+	atomic_store(&m->sb->pool->recent_crashes, 0);
+	log_info("crash storm over: no worker died of a signal for %lld ms",
+	    m->conf->emergency_interval_ms);
+	systemd_notify("STATUS=serving CURRENT_VERSION_ID %s",
+	    pipeline_version(m->pl));
 }
 
 static void
@@ -317,11 +632,50 @@ describe_exit(const struct slot *s, int status)
 	else if (WEXITSTATUS(status) == CRASH_EXIT_HARD_DEADLINE)
 		log_warnx("worker %d ended after stopping a request at its "
 		    "hard deadline", (int)s->pid);
+	else if (WEXITSTATUS(status) == WORKER_EXIT_RECYCLED)
+		log_debug("worker %d recycled", (int)s->pid);
 	else if (!s->retiring && WEXITSTATUS(status) != 0)
 		log_errorx("worker %d exited with status %d", (int)s->pid,
 		    WEXITSTATUS(status));
 	else
 		log_debug("worker %d exited", (int)s->pid);
+}
+
+/* Accounts for the end of the worker in slot s. */
+static void
+ended(struct master *m, struct slot *s, int status)
+{
+	struct scoreboard_pool *p = m->sb->pool;
+	long long	 now = now_ms(), delay;
+	int		 hard, recycled, young;
+
+	describe_exit(s, status);
+	hard = WIFEXITED(status) &&
+	    WEXITSTATUS(status) == CRASH_EXIT_HARD_DEADLINE;
+	recycled = WIFEXITED(status) &&
+	    WEXITSTATUS(status) == WORKER_EXIT_RECYCLED;
+	scoreboard_reaped(m->sb, (size_t)(s - m->slots), hard);
+	if (hard)
+		scoreboard_add(&p->hard_deadlines, 1);
+	if (recycled && !s->retiring)
+		scoreboard_add(&p->recycled, 1);
+	if (WIFSIGNALED(status) && !m->stopping)
+		crashed(m, now);
+	young = !s->retiring && !hard && !recycled &&
+	    now - s->started_ms < YOUNG_MS;
+	if (young) {
+		m->fast_deaths++;
+		delay = BACKOFF_MIN_MS << (m->fast_deaths > 7 ? 7 :
+		    m->fast_deaths - 1);
+		if (delay > BACKOFF_MAX_MS)
+			delay = BACKOFF_MAX_MS;
+		if (m->respawn_at_ms < now + delay)
+			m->respawn_at_ms = now + delay;
+		log_errorx("workers are dying young (%d in a row); next start "
+		    "in %lld ms", m->fast_deaths, m->respawn_at_ms - now);
+	} else if (!s->retiring) {
+		m->fast_deaths = 0;
+	}
 }
 
 static void
@@ -338,25 +692,7 @@ reap(struct master *m)
 				s = &m->slots[i];
 		if (s == NULL)
 			continue;	/* an orphan we adopted */
-		describe_exit(s, status);
-		/*
-		 * Status 0 is a worker that chose to end (it reloads a
-		 * replaced drop-in module), not one that died.
-		 */
-		if (!s->retiring && now_ms() - s->started_ms < YOUNG_MS &&
-		    !(WIFEXITED(status) && (WEXITSTATUS(status) == 0 ||
-		    WEXITSTATUS(status) == CRASH_EXIT_HARD_DEADLINE))) {
-			m->fast_deaths++;
-			m->respawn_at_ms = now_ms() + (BACKOFF_MIN_MS <<
-			    (m->fast_deaths > 7 ? 7 : m->fast_deaths - 1));
-			if (m->respawn_at_ms - now_ms() > BACKOFF_MAX_MS)
-				m->respawn_at_ms = now_ms() + BACKOFF_MAX_MS;
-			log_errorx("workers are dying young (%d in a row); "
-			    "next start in %lld ms", m->fast_deaths,
-			    m->respawn_at_ms - now_ms());
-		} else if (!s->retiring) {
-			m->fast_deaths = 0;
-		}
+		ended(m, s, status);
 		if (s->ctl != -1)
 			close(s->ctl);
 		memset(s, 0, sizeof(*s));
@@ -372,19 +708,34 @@ minor_after(long long prev)
 	return t > prev ? t : prev + 1;
 }
 
-/* SIGHUP: a new config and a new generation, or the old one on errors. */
+/* Sizes the ring of recent deaths by signal for a threshold. */
 static void
-reload(struct master *m)
+resize_deaths(struct master *m, size_t n)
+{
+	long long	*d = NULL;
+
+	if (n == m->ndeaths)
+		return;
+	if (n > 0 && (d = calloc(n, sizeof(*d))) == NULL) {
+		log_error("emergency_restart_threshold");
+		return;
+	}
+	free(m->deaths);
+	m->deaths = d;
+	m->ndeaths = n;
+	m->dnext = 0;
+}
+
+/* Reads and checks the config file again. Returns it, or NULL (logged). */
+static struct conf *
+load_again(struct master *m)
 {
 	struct buf	 errors;
-	struct conf	*c;
-	struct pipeline	*pl;
+	struct conf	*c = NULL;
 	char		 err[1024];
 	size_t		 i;
-	long long	 minor;
 
 	buf_init(&errors);
-	log_info("reloading %s", m->conf->file);
 	if (conf_load(m->conf->file, &c, &errors) == 0) {
 		for (i = 0; i < c->nhandlers; i++)
 			if (c->handlers[i].kind == HANDLER_MODULE &&
@@ -392,41 +743,83 @@ reload(struct master *m)
 			    sizeof(err)) == -1)
 				buf_printf(&errors, "%s:%d: %s\n", c->file,
 				    c->handlers[i].target_line, err);
+		if (priv_check_root(c, err, sizeof(err)) == -1)
+			buf_printf(&errors, "%s\n", err);
 	}
-	if (errors.len == 0 && strcmp(c->listen, m->conf->listen) != 0)
+	if (errors.len == 0 && strcmp(c->listen, m->conf->listen) != 0 &&
+	    m->own_socket)
 		buf_printf(&errors, "%s:0: listen changed (%s); restart "
 		    "warmcgi to move the socket\n", c->file, c->listen);
 	if (errors.len > 0) {
 		log_errorx("reload failed, still serving the old "
 		    "configuration:\n%s", errors.data);
-		buf_free(&errors);
-		if (c != NULL)
-			conf_free(c);
+		conf_free(c);
+		c = NULL;
+	}
+	buf_free(&errors);
+	return c;
+}
+
+/* SIGHUP: a new config and a new generation, or the old one on errors. */
+static void
+reload(struct master *m)
+{
+	struct buf	 errors;
+	struct conf	*c;
+	struct pipeline	*pl;
+	long long	 minor, now = now_ms();
+	int		 live;
+
+	log_info("reloading %s", m->conf->file);
+	systemd_notify("RELOADING=1\nMONOTONIC_USEC=%lld\nSTATUS=reloading",
+	    now * 1000);
+	if ((c = load_again(m)) == NULL) {
+		systemd_notify("READY=1\nSTATUS=reload failed; serving "
+		    "CURRENT_VERSION_ID %s", pipeline_version(m->pl));
 		return;
 	}
 	minor = minor_after(m->minor);
-	if ((pl = pipeline_new(c, minor)) == NULL) {
+	if ((pl = pipeline_new(c, minor)) == NULL ||
+	    pipeline_set_scoreboard(pl, m->sb) == -1) {
 		log_errorx("reload: out of memory");
+		pipeline_free(pl);
 		conf_free(c);
 		return;
 	}
 	/* The master may unload the old modules: workers have copies. */
 	pipeline_free(m->pl);
+	buf_init(&errors);
 	if (c->preload && pipeline_preload(pl, &errors) == -1)
 		log_errorx("reload: preload: %s", errors.data);
 	buf_free(&errors);
-	for (i = 0; i < m->nslots; i++)
-		if (m->slots[i].pid != 0)
-			retire(&m->slots[i]);
+	if ((size_t)c->workers_max * 2 > m->nslots)
+		log_warnx("workers_max = %lld: the scoreboard holds %zu "
+		    "workers; restart warmcgi to use more", c->workers_max,
+		    m->nslots);
+	/* As many workers as now serve, within the new bounds. */
+	live = count(m, CURRENT);
+	if (live < c->workers_min || !c->dynamic)
+		live = (int)c->workers_min;
+	if (live > c->workers_max)
+		live = (int)c->workers_max;
+	resize_deaths(m, (size_t)c->emergency_threshold);
 	conf_free(m->conf);
 	m->conf = c;
 	m->pl = pl;
 	m->minor = minor;
 	m->gen++;
+	m->target = live;
+	m->batch = 1;
 	m->fast_deaths = 0;
 	m->respawn_at_ms = 0;
+	m->reloading = 1;
+	m->reload_ms = now;
+	m->announced = 0;
+	scoreboard_add(&m->sb->pool->reloads, 1);
+	publish(m);
 	log_set_instance(NULL, pipeline_version(pl));
-	log_info("reloaded: CURRENT_VERSION_ID %s", pipeline_version(pl));
+	log_info("reload: starting %d workers of CURRENT_VERSION_ID %s", live,
+	    pipeline_version(pl));
 }
 
 static long long
@@ -458,11 +851,13 @@ begin_stop(struct master *m)
 		return;
 	}
 	log_info("stopping: waiting for requests in progress");
+	systemd_notify("STOPPING=1\nSTATUS=stopping: finishing the requests "
+	    "in progress");
 	m->stopping = 1;
 	m->stop_deadline_ms = now_ms() + longest_deadline_ms(m->conf) + 1000;
 	for (i = 0; i < m->nslots; i++)
 		if (m->slots[i].pid != 0)
-			retire(&m->slots[i]);
+			retire(m, &m->slots[i]);
 }
 
 static void
@@ -475,6 +870,25 @@ forward(const struct master *m, int sig)
 			kill(m->slots[i].pid, sig);
 }
 
+/*
+ * Gives the log files to the workers' user, so that they can reopen them
+ * after the master has (SIGUSR1).
+ */
+static void
+chown_logs(const struct master *m)
+{
+	const struct conf *c = m->conf;
+
+	if (c->uid < 0)
+		return;
+	if (strcmp(c->log, "-") != 0 && fchown(log_app_fd(), (uid_t)c->uid,
+	    (gid_t)c->gid) == -1)
+		log_warn("chown %s", c->log);
+	if (strcmp(c->access_log, "-") != 0 && fchown(log_access_fd(),
+	    (uid_t)c->uid, (gid_t)c->gid) == -1)
+		log_warn("chown %s", c->access_log);
+}
+
 static void
 finish(struct master *m)
 {
@@ -485,42 +899,58 @@ finish(struct master *m)
 			kill(m->slots[i].pid, SIGKILL);
 	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 		;
-	if (!m->conf->listen_is_tcp)
+	if (!m->conf->listen_is_tcp && m->own_socket)
 		unlink(m->conf->listen);
 	log_info("stopped");
 	exit(0);
 }
 
-/*
- * Runs the master for conf with listen_fd until a stop signal: spawns and
- * supervises the workers. Never returns.
- */
-void
-master_run(struct conf *conf, int listen_fd)
+/* Sets up the master's state for conf. Exits on failure. */
+static void
+init(struct master *m, struct conf *conf, int listen_fd, int own_socket)
 {
-	struct master	 m;
-	struct sigaction sa;
-	struct timespec	 ts;
-	sigset_t	 block, none;
 	struct buf	 errors;
-	long long	 wait_ms, now;
-	int		 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD };
 	size_t		 i;
 
-	memset(&m, 0, sizeof(m));
-	m.conf = conf;
-	m.listen_fd = listen_fd;
-	m.minor = minor_after(0);
-	m.gen = 1;
+	memset(m, 0, sizeof(*m));
+	m->conf = conf;
+	m->listen_fd = listen_fd;
+	m->own_socket = own_socket;
+	m->minor = minor_after(0);
+	m->gen = 1;
+	m->target = (int)conf->workers_min;
+	m->batch = 1;
+	m->nslots = (size_t)conf->workers_max * 2 + 8;
 	buf_init(&errors);
-	if ((m.pl = pipeline_new(conf, m.minor)) == NULL)
+	if ((m->sb = scoreboard_new(m->nslots)) == NULL ||
+	    (m->slots = calloc(m->nslots, sizeof(*m->slots))) == NULL ||
+	    (m->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
+		fprintf(stderr, "warmcgi: scoreboard: %s\n", strerror(errno));
 		exit(1);
-	if (conf->preload && pipeline_preload(m.pl, &errors) == -1) {
+	}
+	for (i = 0; i < m->nslots; i++)
+		m->slots[i].ctl = -1;
+	resize_deaths(m, (size_t)conf->emergency_threshold);
+	if ((m->pl = pipeline_new(conf, m->minor)) == NULL ||
+	    pipeline_set_scoreboard(m->pl, m->sb) == -1)
+		exit(1);
+	if (conf->preload && pipeline_preload(m->pl, &errors) == -1) {
 		fprintf(stderr, "%s", errors.data);
 		exit(1);
 	}
 	buf_free(&errors);
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	publish(m);
+}
+
+static void
+block_signals(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
+	    SIGCHLD };
+	struct sigaction sa;
+	sigset_t	 block;
+	size_t		 i;
+
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&block);
 	memset(&sa, 0, sizeof(sa));
@@ -531,47 +961,100 @@ master_run(struct conf *conf, int listen_fd)
 		sigaction(sigs[i], &sa, NULL);
 	}
 	sigprocmask(SIG_BLOCK, &block, NULL);
+}
+
+/* How long the master may sleep before it has something to do. */
+static long long
+wait_time(struct master *m, long long now)
+{
+	long long	 t = IDLE_WAIT_MS;
+
+	if (m->stopping)
+		return m->stop_deadline_ms - now;
+	if (count(m, CURRENT) < m->target)
+		t = m->respawn_at_ms - now;
+	if (m->conf->dynamic || m->reloading || !m->announced) {
+		if (t > TICK_MS)
+			t = TICK_MS;
+	}
+	if (m->storm && m->storm_until_ms - now < t)
+		t = m->storm_until_ms - now;
+	return t;
+}
+
+static void
+handle_signals(struct master *m)
+{
+	uint64_t	 n;
+
+	if (read(m->ready_fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		log_warn("ready eventfd");
+	if (got_chld) {
+		got_chld = 0;
+		reap(m);
+	}
+	if (got_term) {
+		begin_stop(m);
+		got_term = 0;
+	}
+	if (got_hup) {
+		got_hup = 0;
+		if (!m->stopping)
+			reload(m);
+	}
+	if (got_usr1) {
+		got_usr1 = 0;
+		if (log_reopen() == -1)
+			log_warn("reopening the logs");
+		chown_logs(m);
+		forward(m, SIGUSR1);
+	}
+}
+
+/*
+ * Runs the master for conf with listen_fd (own_socket: warmcgi created it
+ * and removes it at exit; 0 when systemd passed it) until a stop signal:
+ * spawns and supervises the workers. Never returns.
+ */
+void
+master_run(struct conf *conf, int listen_fd, int own_socket)
+{
+	struct master	 m;
+	struct timespec	 ts;
+	struct pollfd	 pfd;
+	sigset_t	 none;
+	long long	 wait_ms, now;
+
+	init(&m, conf, listen_fd, own_socket);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	block_signals();
 	sigemptyset(&none);
+	chown_logs(&m);
 	log_set_instance(NULL, pipeline_version(m.pl));
-	log_info("warmcgi %s serving %s on %s with %lld workers",
-	    PACKAGE_VERSION, conf->file, conf->listen, conf->workers);
+	log_info("warmcgi %s serving %s on %s with %s%lld workers",
+	    PACKAGE_VERSION, conf->file, own_socket ? conf->listen :
+	    "the socket systemd passed", conf->dynamic ? "up to " : "",
+	    conf->workers_max);
 	for (;;) {
 		now = now_ms();
-		if (!m.stopping && now >= m.respawn_at_ms)
-			while (live_workers(&m, 0) < (size_t)m.conf->workers)
-				spawn(&m);
-		if (m.stopping && (live_workers(&m, 1) == 0 ||
-		    now >= m.stop_deadline_ms))
+		if (!m.stopping) {
+			scale(&m, now);
+			storm_over(&m, now);
+			fill(&m, now);
+			finish_reload(&m, now);
+			announce(&m);
+			atomic_store(&m.sb->pool->target, m.target);
+		} else if (count(&m, ALL) == 0 || now >= m.stop_deadline_ms) {
 			finish(&m);
-		wait_ms = 60000;
-		if (!m.stopping && live_workers(&m, 0) <
-		    (size_t)m.conf->workers)
-			wait_ms = m.respawn_at_ms - now;
-		if (m.stopping && m.stop_deadline_ms - now < wait_ms)
-			wait_ms = m.stop_deadline_ms - now;
+		}
+		wait_ms = wait_time(&m, now);
 		if (wait_ms < 0)
 			wait_ms = 0;
 		ts.tv_sec = wait_ms / 1000;
 		ts.tv_nsec = wait_ms % 1000 * 1000000;
-		ppoll(NULL, 0, &ts, &none);
-		if (got_chld) {
-			got_chld = 0;
-			reap(&m);
-		}
-		if (got_term) {
-			begin_stop(&m);
-			got_term = 0;
-		}
-		if (got_hup) {
-			got_hup = 0;
-			if (!m.stopping)
-				reload(&m);
-		}
-		if (got_usr1) {
-			got_usr1 = 0;
-			if (log_reopen() == -1)
-				log_warn("reopening the logs");
-			forward(&m, SIGUSR1);
-		}
+		pfd.fd = m.ready_fd;
+		pfd.events = POLLIN;
+		ppoll(&pfd, 1, &ts, &none);
+		handle_signals(&m);
 	}
 }

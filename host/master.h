@@ -7,6 +7,6 @@
 struct conf;
 
 int	 master_listen(const struct conf *);
-void	 master_run(struct conf *, int) __attribute__((noreturn));
+void	 master_run(struct conf *, int, int) __attribute__((noreturn));
 
 #endif

@@ -668,10 +668,17 @@ print_title(FILE *out, const struct handler *h, int depth)
 		[HANDLER_CGI] = "cgi",
 		[HANDLER_STATIC] = "static_dir",
 		[HANDLER_STATIC_FILES] = "static_files",
+		[HANDLER_STATUS] = "status_path",
+		[HANDLER_PING] = "ping_path",
 		[HANDLER_KIND_UNSET] = "?",
 	};
 
 	ind(out, depth);
+	if (h->kind == HANDLER_STATUS || h->kind == HANDLER_PING) {
+		fprintf(out, "# [app] %s = %s (answered by warmcgi)\n",
+		    keys[h->kind], h->url);
+		return;
+	}
 	fprintf(out, "# [handler %s] %s = %s\n", h->name, keys[h->kind],
 	    h->kind == HANDLER_STATIC_FILES ? h->static_files : h->target);
 }

@@ -41,10 +41,13 @@
 #include "log.h"
 #include "module.h"
 #include "pipeline.h"
+#include "acl.h"
 #include "route.h"
+#include "scoreboard.h"
 #include "sdk.h"
 #include "secure.h"
 #include "static.h"
+#include "status.h"
 #include "transport.h"
 #include "warmcgi.h"
 
@@ -81,6 +84,8 @@ struct pipeline {
 	int		 out_overflow;
 	char		*hsts;		/* "Strict-Transport-Security: ..." */
 	int		 recycle;	/* end this worker after the request */
+	struct scoreboard *sb;		/* counters and status; or NULL */
+	int		*rows;		/* per handler: its scoreboard row */
 };
 
 static const struct cgiresp_field html_type[] = {
@@ -245,6 +250,20 @@ pipeline_conf(const struct pipeline *pl)
 }
 
 /*
+ * Makes the pipeline count its requests in sb and serve status_path from
+ * it (master, before forking). Returns 0 or -1 (out of memory).
+ */
+int
+pipeline_set_scoreboard(struct pipeline *pl, struct scoreboard *sb)
+{
+	free(pl->rows);
+	if ((pl->rows = scoreboard_rows(sb, pl->conf)) == NULL)
+		return -1;
+	pl->sb = sb;
+	return 0;
+}
+
+/*
  * Releases the pipeline and unloads its modules.
  */
 void
@@ -262,6 +281,7 @@ pipeline_free(struct pipeline *pl)
 	}
 	free(pl->dropins);
 	free(pl->mods);
+	free(pl->rows);
 	free(pl->hsts);
 	arena_free(pl->arena);
 	buf_free(&pl->head);
@@ -812,6 +832,62 @@ run_static(struct pipeline *pl, struct req *r)
 	buf_trim(&pl->file, BODY_KEEP);
 }
 
+/*
+ * Answers the built-in status_path (JSON, or Prometheus text with
+ * ?format=prometheus; only to clients in status_allow) and ping_path.
+ */
+static void
+run_builtin(struct pipeline *pl, struct req *r)
+{
+	static const char nostore[] = "no-store";
+	struct cgiresp_field f[2];
+	struct status_snap snap;
+	struct resp	 resp;
+	struct buf	 body;
+	int		 prom;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.status = 200;
+	resp.fields = f;
+	resp.nfields = 2;
+	f[1] = (struct cgiresp_field){ "Cache-Control", 13, nostore,
+	    sizeof(nostore) - 1 };
+	if (r->route.h->kind == HANDLER_PING) {
+		f[0] = (struct cgiresp_field){ "Content-Type", 12,
+		    "text/plain", 10 };
+		resp.body = "pong\n";
+		resp.body_len = 5;
+		pipeline_send(pl, r, &resp);
+		return;
+	}
+	if (!acl_match_text(pl->conf->status_allow, r->remote_addr)) {
+		log_req(r, LOG_LEVEL_WARNING, "status page refused to %s "
+		    "(status_allow)", r->remote_addr ? r->remote_addr : "?");
+		send_error(pl, r, 403, 0);
+		return;
+	}
+	buf_init(&body);
+	if (pl->sb == NULL ||
+	    status_collect(pl->sb, log_now_us() / 1000, &snap) == -1) {
+		send_error(pl, r, 500, 0);
+		return;
+	}
+	prom = status_wants_prometheus(r->query);
+	if (prom)
+		status_format_prometheus(&snap, &body);
+	else
+		status_format_json(&snap, &body);
+	status_snap_free(&snap);
+	f[0] = prom ? (struct cgiresp_field){ "Content-Type", 12,
+	    "text/plain; version=0.0.4; charset=utf-8", 40 } :
+	    (struct cgiresp_field){ "Content-Type", 12, "application/json",
+	    16 };
+	resp.body = body.data ? body.data : "";
+	resp.body_len = body.len;
+	pipeline_send(pl, r, &resp);
+	buf_free(&body);
+}
+
 /* Moves r to the target of a local redirect. Returns 0 or -1. */
 static int
 redirect(struct req *r, const struct cgiresp_field *loc)
@@ -1115,6 +1191,10 @@ dispatch(struct pipeline *pl, struct req *r)
 			run_static(pl, r);
 			return;
 		}
+		if (h->kind == HANDLER_STATUS || h->kind == HANDLER_PING) {
+			run_builtin(pl, r);
+			return;
+		}
 		switch (h->kind) {
 		case HANDLER_DIR:
 			status = run_dropin(pl, r, &h->limits, &out,
@@ -1249,7 +1329,7 @@ pipeline_serve(struct pipeline *pl, struct req *r)
 {
 	const struct limits *lim;
 	enum route_err	 rerr;
-	int		 status, rc;
+	int		 status, rc, row, late = 0;
 
 	r->arena = pl->arena;
 	r->status = 0;
@@ -1267,6 +1347,8 @@ pipeline_serve(struct pipeline *pl, struct req *r)
 	req_parse(r);
 	rerr = route_match(pl->conf, r->arena, r->path, &r->route);
 	lim = r->route.h ? &r->route.h->limits : &pl->conf->limits;
+	row = r->route.h && pl->rows ? pl->rows[r->route.h->index] : 0;
+	scoreboard_begin(pl->sb, row, r->start_us);
 	r->soft_deadline_ms = r->start_us / 1000 + lim->request_timeout_ms;
 	r->hard_deadline_ms = r->soft_deadline_ms + lim->deadline_grace_ms;
 	if ((status = check_limits(r, rerr, lim)) != 0) {
@@ -1287,8 +1369,11 @@ pipeline_serve(struct pipeline *pl, struct req *r)
 	}
 	deadline_begin(r, r->t->conn_fd);
 	dispatch(pl, r);
+	late = deadline_err() == WC_DEADLINE_EXCEEDED;
 	deadline_end();
 done:
+	scoreboard_end(pl->sb, row, r->status, r->canceled, late,
+	    log_now_us());
 	log_access(r);
 	sdk_end();
 	arena_reset(pl->arena);

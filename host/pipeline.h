@@ -13,6 +13,7 @@
 #include "req.h"
 
 struct pipeline;
+struct scoreboard;
 
 /* A response about to be sent. */
 struct resp {
@@ -37,6 +38,8 @@ int		 pipeline_recycle_wanted(const struct pipeline *);
 const char	*pipeline_version(const struct pipeline *);
 const char	*pipeline_instance(const struct pipeline *);
 const struct conf *pipeline_conf(const struct pipeline *);
+int		 pipeline_set_scoreboard(struct pipeline *,
+		    struct scoreboard *);
 int		 pipeline_send(struct pipeline *, struct req *,
 		    const struct resp *);
 int		 pipeline_send_head(struct pipeline *, struct req *,

@@ -250,6 +250,11 @@ route_match(const struct conf *c, struct arena *a, const char *path,
 		return match_named(h, a, path, out);
 	case HANDLER_STATIC:
 		return match_static(h, a, path, out);
+	case HANDLER_STATUS:
+	case HANDLER_PING:
+		out->script_name = h->url;
+		out->path_info = "";
+		return ROUTE_OK;
 	case HANDLER_STATIC_FILES:
 	case HANDLER_MODULE:
 	case HANDLER_KIND_UNSET:

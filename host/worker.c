@@ -19,6 +19,7 @@
  */
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
@@ -33,11 +34,14 @@
 
 #include <fcgiapp.h>
 
+#include "acl.h"
 #include "buf.h"
+#include "conf.h"
 #include "deadline.h"
 #include "log.h"
 #include "pipeline.h"
 #include "req.h"
+#include "scoreboard.h"
 #include "transport.h"
 #include "worker.h"
 
@@ -63,6 +67,10 @@ struct worker {
 	long long	 io_timeout_ms;	/* reading a request may stall so long */
 	unsigned long	 served;
 	int		 stopping;
+	long long	 max_requests;	/* with jitter; 0: no limit */
+	int		 statm_fd;	/* /proc/self/statm, or -1 */
+	int		 over_memory;	/* RSS past max_worker_memory */
+	long long	 refused;	/* connections refused (listen_allow) */
 };
 
 static int
@@ -144,6 +152,7 @@ fcgi_read_body(struct transport *t, size_t max, const char **body,
 }
 
 static int	recycle_due(const struct worker *);
+static long long jittered(long long);
 
 static int
 epoll_add(struct worker *w, int fd, uint32_t events, uint64_t tag)
@@ -228,6 +237,35 @@ finish(struct worker *w, int fd)
 	w->req.ipcFd = -1;
 }
 
+/*
+ * Reads the resident set size from /proc/self/statm (one pread) after a
+ * request, and marks the worker for replacement past max_worker_memory.
+ */
+static void
+check_memory(struct worker *w)
+{
+	char		 text[128];
+	ssize_t		 n;
+	long long	 pages, rss;
+	char		*p;
+
+	n = pread(w->statm_fd, text, sizeof(text) - 1, 0);
+	if (n <= 0)
+		return;
+	text[n] = '\0';
+	if ((p = strchr(text, ' ')) == NULL)
+		return;
+	pages = strtoll(p + 1, NULL, 10);
+	rss = pages * sysconf(_SC_PAGESIZE);
+	scoreboard_set_rss(w->a->sb, rss);
+	if (rss > w->a->max_worker_bytes && !w->over_memory) {
+		w->over_memory = 1;
+		log_info("worker resident size %lld bytes is over "
+		    "max_worker_memory (%lld); replacing it", rss,
+		    w->a->max_worker_bytes);
+	}
+}
+
 /* Serves the request that arrives on connection fd. */
 static void
 serve(struct worker *w, int fd)
@@ -262,6 +300,27 @@ serve(struct worker *w, int fd)
 	deadline_end();
 	w->served++;
 	finish(w, fd);
+	if (w->statm_fd != -1)
+		check_memory(w);
+}
+
+/*
+ * Closes a connection from a peer not in listen_allow before a byte of it
+ * is read. The first refusals are logged, then one in a thousand.
+ */
+static void
+refuse(struct worker *w, int fd, const struct sockaddr_storage *ss,
+    socklen_t sl)
+{
+	char	 addr[64];
+
+	close(fd);
+	if (w->refused++ < 10 || w->refused % 1000 == 0) {
+		acl_format_addr(addr, sizeof(addr), (const struct sockaddr *)ss,
+		    sl);
+		log_warnx("refused a connection from %s (not in listen_allow; "
+		    "%lld refused by this worker)", addr, w->refused);
+	}
 }
 
 /*
@@ -274,15 +333,25 @@ serve(struct worker *w, int fd)
 static void
 accept_loop(struct worker *w)
 {
-	int	 fd, n = 0;
+	struct sockaddr_storage ss;
+	socklen_t	 sl;
+	int		 fd, n = 0;
 
 	do {
-		fd = accept4(w->a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		sl = sizeof(ss);
+		fd = accept4(w->a->listen_fd, (struct sockaddr *)&ss, &sl,
+		    SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
 				log_warn("accept");
 			return;
+		}
+		if (w->a->listen_allow != NULL && ss.ss_family != AF_UNIX &&
+		    !acl_match_sockaddr(w->a->listen_allow,
+		    (struct sockaddr *)&ss, sl)) {
+			refuse(w, fd, &ss, sl);
+			continue;
 		}
 		serve(w, fd);
 	} while (++n < ACCEPT_BATCH && w->nkept == 0 && !w->stopping &&
@@ -293,9 +362,9 @@ accept_loop(struct worker *w)
 static int
 recycle_due(const struct worker *w)
 {
-	return pipeline_recycle_wanted(w->a->pl) ||
-	    (w->a->max_requests > 0 &&
-	    w->served >= (unsigned long)w->a->max_requests);
+	return pipeline_recycle_wanted(w->a->pl) || w->over_memory ||
+	    (w->max_requests > 0 &&
+	    w->served >= (unsigned long long)w->max_requests);
 }
 
 static void
@@ -342,12 +411,16 @@ handle(struct worker *w, const struct epoll_event *ev)
 		on_signal(w);
 		return;
 	}
-	if (w->stopping)
-		return;
 	if (tag == TAG_LISTEN) {
+		/*
+		 * Even when stopping: with EPOLLEXCLUSIVE this worker may be
+		 * the only one woken for the connection waiting now.
+		 */
 		accept_loop(w);
 		return;
 	}
+	if (w->stopping)
+		return;
 	/* An idle kept connection; stale if served or closed meanwhile. */
 	if ((size_t)fd >= w->ngen || w->gen[fd] != gen)
 		return;
@@ -359,12 +432,34 @@ handle(struct worker *w, const struct epoll_event *ev)
 	serve(w, fd);
 }
 
+/*
+ * Loads the modules now, before accepting (with preload = off): the first
+ * request of a new worker, after a reload or a scale-up, does not pay for
+ * dlopen. A module that fails here is tried again by its first request.
+ */
+static void
+warm(struct worker *w)
+{
+	struct buf	 errors;
+
+	if (pipeline_conf(w->a->pl)->preload)
+		return;
+	buf_init(&errors);
+	if (pipeline_preload(w->a->pl, &errors) == -1)
+		log_errorx("loading modules: %s", errors.data);
+	buf_free(&errors);
+}
+
 static int
 setup(struct worker *w)
 {
 	sigset_t	 set;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (w->a->master_pid != 0 && getppid() != w->a->master_pid) {
+		log_errorx("the master is gone");
+		return -1;	/* it died before PDEATHSIG was set */
+	}
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -381,6 +476,7 @@ setup(struct worker *w)
 	}
 	if (pipeline_start(w->a->pl) == -1)
 		return -1;
+	warm(w);
 	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    epoll_add(w, w->a->listen_fd, EPOLLIN | EPOLLEXCLUSIVE,
 	    TAG_LISTEN) == -1 ||
@@ -401,7 +497,42 @@ setup(struct worker *w)
 	w->t.ctx = w;
 	w->io_timeout_ms = pipeline_conf(w->a->pl)->io_timeout_ms;
 	buf_init(&w->body);
+	w->statm_fd = -1;
+	if (w->a->max_worker_bytes > 0 &&
+	    (w->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) ==
+	    -1)
+		log_warn("/proc/self/statm: max_worker_memory is not checked");
+	w->max_requests = jittered(w->a->max_requests);
 	return 0;
+}
+
+/*
+ * Returns max_requests less up to a tenth of it, at random, so that
+ * workers started together are not all replaced at the same moment.
+ */
+static long long
+jittered(long long max)
+{
+	unsigned int	 r = 0;
+
+	if (max < 10 || getrandom(&r, sizeof(r), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(r))
+		return max;
+	return max - (long long)(r % (unsigned int)(max / 10 + 1));
+}
+
+/* Tells the master this worker accepts requests now. */
+static void
+announce(struct worker *w)
+{
+	uint64_t	 one = 1;
+
+	scoreboard_ready(w->a->sb);
+	if (w->a->ready_fd != -1) {
+		if (write(w->a->ready_fd, &one, sizeof(one)) == -1)
+			log_warn("ready eventfd");
+		close(w->a->ready_fd);
+	}
 }
 
 /*
@@ -417,8 +548,10 @@ worker_run(const struct worker_args *a)
 
 	memset(&w, 0, sizeof(w));
 	w.a = a;
+	scoreboard_attach(a->sb, a->slot);
 	if (setup(&w) == -1)
 		_exit(4);
+	announce(&w);
 	log_debug("worker started");
 	while (!w.stopping) {
 		n = epoll_wait(w.ep, evs, MAX_EVENTS, -1);
@@ -437,6 +570,10 @@ worker_run(const struct worker_args *a)
 			w.stopping = 1;
 	}
 	close_kept(&w);
+	if (recycle_due(&w)) {
+		log_debug("worker recycled after %lu requests", w.served);
+		_exit(WORKER_EXIT_RECYCLED);
+	}
 	log_debug("worker stopping after %lu requests", w.served);
 	_exit(0);
 }

@@ -8,6 +8,8 @@
  *   /_exit?N /sleep?ms=N /spin?ms=N /ignore /value?set=X /global
  *   /closestdout /readpast /settimeout?to=N&ms=M /donefd?ms=N /ownaction
  *   /blockread /blockpoll
+ *   /eat?mb=N (allocate and touch N MB, abort() if malloc fails)
+ *   /grow?mb=N (the same, kept: the worker's RSS grows) /ids (uid, gid)
  */
 #include <sys/time.h>
 
@@ -62,6 +64,39 @@ errname(int e)
 }
 
 static volatile int	 depth_limit = -1;	/* never reached */
+static char		*kept;			/* /grow: never freed */
+
+/* Allocates and touches mb MB in 1 MB pieces; abort()s when out of memory,
+ * like an xmalloc would. Returns the pieces, chained. */
+static char *
+eat(long mb)
+{
+	char	*head = NULL, *p;
+	long	 i;
+
+	for (i = 0; i < mb; i++) {
+		if ((p = malloc(1 << 20)) == NULL) {
+			fprintf(stderr, "CRITICAL: out of memory after %ld MB\n",
+			    i);
+			abort();
+		}
+		memset(p, 'x', 1 << 20);
+		*(char **)p = head;
+		head = p;
+	}
+	return head;
+}
+
+static void
+release(char *p)
+{
+	char	*next;
+
+	for (; p != NULL; p = next) {
+		next = *(char **)p;
+		free(p);
+	}
+}
 
 static int
 recurse(int n)
@@ -310,6 +345,30 @@ main(void)
 		do_block(0);
 	} else if (strcmp(pi, "/blockpoll") == 0) {
 		do_block(1);
+	} else if (strcmp(pi, "/eat") == 0) {
+		release(eat(qnum("mb", 64)));
+		text();
+		printf("ate %ld MB\n", qnum("mb", 64));
+	} else if (strcmp(pi, "/grow") == 0) {
+		char	*p = eat(qnum("mb", 64)), *last = p;
+
+		while (last != NULL && *(char **)last != NULL)
+			last = *(char **)last;
+		if (last != NULL)
+			*(char **)last = kept;
+		kept = p;
+		text();
+		printf("grew %ld MB pid=%d\n", qnum("mb", 64), (int)getpid());
+	} else if (strcmp(pi, "/ids") == 0) {
+		gid_t	 groups[64];
+		int	 ng = getgroups(64, groups);
+
+		text();
+		printf("uid=%d euid=%d gid=%d egid=%d groups=%d", (int)getuid(),
+		    (int)geteuid(), (int)getgid(), (int)getegid(), ng);
+		for (i = 0; i < ng; i++)
+			printf(" %d", (int)groups[i]);
+		printf(" pid=%d\n", (int)getpid());
 	} else {
 		printf("Status: 404 Not Found\r\nContent-Type: text/plain\r\n"
 		    "\r\nno such test\n");

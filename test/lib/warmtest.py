@@ -53,6 +53,16 @@ def wait_for(cond, timeout=10.0, what="condition", interval=0.01):
         time.sleep(interval)
 
 
+def free_port():
+    """An ephemeral TCP port on 127.0.0.1 that was free a moment ago."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -133,10 +143,11 @@ class Cluster:
     """A temp dir with warmcgi and nginx in front of it."""
 
     def __init__(self, ini, name="t", nginx=True, nginx_extra="",
-                 location_extra="", workers_env=None):
+                 location_extra="", workers_env=None, listen=None):
         self.dir = tempfile.mkdtemp(prefix="warmcgi-%s-" % name)
         os.chmod(self.dir, 0o755)
-        self.sock = os.path.join(self.dir, "warmcgi.sock")
+        # listen: "127.0.0.1:PORT" for TCP; a unix socket by default.
+        self.sock = listen or os.path.join(self.dir, "warmcgi.sock")
         self.http_sock = os.path.join(self.dir, "nginx.sock")
         self.app_log = os.path.join(self.dir, "app.log")
         self.access_log = os.path.join(self.dir, "access.log")
@@ -157,6 +168,11 @@ class Cluster:
         text = ini.format(dir=self.dir, build=BUILD, src=SRC)
         head = ("[app]\nlisten = %s\nlog = %s\naccess_log = %s\n"
                 % (self.sock, self.app_log, self.access_log))
+        # Tests run as root in CI: let the handlers run as root unless
+        # the test drops privileges itself (user =, allow_root =).
+        if (os.geteuid() == 0 and "\nuser =" not in text
+                and "allow_root" not in text):
+            head += "allow_root = yes\n"
         if text.lstrip().startswith("[app]"):
             text = text.lstrip()[len("[app]"):]
             text = head + text
@@ -194,9 +210,14 @@ class Cluster:
 
     @staticmethod
     def _socket_ready(path):
-        if not os.path.exists(path):
+        if ":" in path and not path.startswith("/"):
+            host, port = path.rsplit(":", 1)
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            path = (host, int(port))
+        elif not os.path.exists(path):
             return False
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        else:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             s.connect(path)
             return True
@@ -236,12 +257,14 @@ http {
             fastcgi_buffer_size 32k;
             fastcgi_buffers 8 32k;
             %(location_extra)s
-            fastcgi_pass unix:%(sock)s;
+            fastcgi_pass %(sock)s;
         }
     }
 }
 """ % {"prefix": prefix, "http": self.http_sock, "params": FASTCGI_PARAMS,
-       "sock": self.sock, "extra": self.nginx_extra,
+       "sock": self.sock if ":" in self.sock and not
+       self.sock.startswith("/") else "unix:" + self.sock,
+       "extra": self.nginx_extra,
        "location_extra": self.location_extra}
 
     def start_nginx(self, conf=None):

@@ -1,6 +1,7 @@
 /* test_conf.c: value parsers and config validation with FILE:LINE. */
 #include <sys/stat.h>
 
+#include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -337,6 +338,81 @@ long_lines_and_sections(void)
 }
 
 static void
+operations(void)
+{
+	struct buf	 e;
+	struct conf	*c;
+
+	buf_init(&e);
+	c = load("[app]\nworkers = 3\n[handler a]\nurl = /a\nmodule = m.so\n",
+	    &e);
+	ASSERT(c != NULL);
+	ASSERT_EQ(c->dynamic, 0);
+	ASSERT_EQ(c->workers_min, 3);
+	ASSERT_EQ(c->workers_max, 3);
+	ASSERT_EQ(c->rlimit_as, CONF_UNSET);
+	ASSERT_EQ(c->uid, -1);
+	ASSERT(c->status_path == NULL);
+	ASSERT_EQ(c->nhandlers, 1);
+	conf_free(c);
+	c = load("[app]\nworkers_max = 8\nworker_idle_timeout = 2s\n"
+	    "max_requests = 500\nmax_worker_memory = 256M\n"
+	    "rlimit_core = unlimited\nrlimit_as = 1G\nrlimit_nofile = 4096\n"
+	    "status_path = /status\nping_path = /ping\n"
+	    "status_allow = 10.0.0.0/8, unix\n"
+	    "[handler all]\nurl = /\nmodule = m.so\n", &e);
+	ASSERT(c != NULL);
+	ASSERT_EQ(c->dynamic, 1);
+	ASSERT_EQ(c->workers_min, 1);
+	ASSERT_EQ(c->workers_max, 8);
+	ASSERT_EQ(c->worker_idle_timeout_ms, 2000);
+	ASSERT_EQ(c->max_requests, 500);
+	ASSERT_EQ(c->max_worker_bytes, 256LL << 20);
+	ASSERT_EQ(c->rlimit_core, LLONG_MAX);
+	ASSERT_EQ(c->rlimit_as, 1LL << 30);
+	ASSERT_EQ(c->rlimit_nofile, 4096);
+	/* Built-in handlers come first, so a prefix never hides them. */
+	ASSERT_EQ(c->nhandlers, 3);
+	ASSERT_EQ(c->handlers[0].kind, HANDLER_STATUS);
+	ASSERT_STR(c->handlers[0].url, "/status");
+	ASSERT_EQ(c->handlers[0].line, 9);
+	ASSERT_EQ(c->handlers[1].kind, HANDLER_PING);
+	ASSERT_STR(c->handlers[2].name, "all");
+	ASSERT_EQ(c->handlers[2].index, 2);
+	ASSERT_EQ(c->handlers[0].limits.request_timeout_ms, 60000);
+	conf_free(c);
+	c = load("[app]\n"				/* 1 */
+	    "workers = 2\n"				/* 2 */
+	    "workers_min = 4\n"			/* 3 */
+	    "workers_max = 3\n"			/* 4 */
+	    "status_path = status\n"			/* 5 */
+	    "status_allow = 10.0.0.0/40\n"		/* 6 */
+	    "listen_allow = nowhere\n"			/* 7 */
+	    "rlimit_as = 1K\n"				/* 8 */
+	    "ping_path = /p\n"				/* 9 */
+	    "group = nogroup\n", &e);			/* 10 */
+	ASSERT(c == NULL);
+	ASSERT(strstr(e.data, "t.ini:2: workers = 2 is a fixed pool") != NULL);
+	ASSERT(strstr(e.data, "t.ini:3: workers_min = 4 is larger than "
+	    "workers_max = 3") != NULL);
+	ASSERT(strstr(e.data, "t.ini:5: status_path = status: expected a "
+	    "path") != NULL);
+	ASSERT(strstr(e.data, "t.ini:6: status_allow = 10.0.0.0/40: prefix "
+	    "length too large") != NULL);
+	ASSERT(strstr(e.data, "t.ini:7: listen_allow = nowhere:") != NULL);
+	ASSERT(strstr(e.data, "t.ini:8: rlimit_as = 1K: out of range") != NULL);
+	ASSERT(strstr(e.data, "t.ini:10: group = nogroup needs user") != NULL);
+	c = load("[app]\nworkers_min = 2\nstatus_path = /s\nping_path = /s\n",
+	    &e);
+	ASSERT(c == NULL);
+	ASSERT(strstr(e.data, "t.ini:2: workers_min needs workers_max") !=
+	    NULL);
+	ASSERT(strstr(e.data, "t.ini:4: ping_path = /s: the same as "
+	    "status_path") != NULL);
+	buf_free(&e);
+}
+
+static void
 cgi_file_and_stream(void)
 {
 	struct buf	 e;
@@ -389,7 +465,6 @@ main(void)
 	RUN(every_error_with_line);
 	RUN(more_errors);
 	RUN(long_lines_and_sections);
-	RUN(cgi_file_and_stream);
 	RUN(expirations);
 	snprintf(path, sizeof(path), "%s/s", dir);
 	mkdir(path, 0755);
@@ -397,6 +472,8 @@ main(void)
 	RUN(static_files_errors);
 	rmdir(path);
 	snprintf(path, sizeof(path), "%s/m.so", dir);
+	RUN(operations);
+	RUN(cgi_file_and_stream);
 	unlink(path);
 	unlink(prog);
 	rmdir(dir);
