@@ -48,6 +48,7 @@ struct module {
 	char		*path;
 	void		*dl;
 	main_fn		 main;
+	int		 fd;		/* -1, or what a reload opened */
 	dev_t		 dev;		/* identity when loaded, to notice */
 	ino_t		 ino;		/* a replaced file */
 	struct timespec	 mtime;
@@ -89,30 +90,48 @@ copy_err(char *err, size_t errlen, const char *what, const char *detail)
 	snprintf(err, errlen, "%s: %s", what, detail ? detail : "unknown");
 }
 
-/*
- * Loads the module at path and finds its main(). Returns the module, or
- * NULL with the reason in err (errlen bytes). Release with module_free().
- */
-struct module *
-module_load(const char *path, char *err, size_t errlen)
+static struct module *
+load(const char *path, int fresh, char *err, size_t errlen)
 {
 	struct module	*m;
 	struct stat	 st;
+	char		 name[64];
+	const char	*open_as = path;
+	int		 fd = -1;
 
-	if (stat(path, &st) == -1) {
+	if (fresh) {
+		/*
+		 * The dynamic linker hands back an object already loaded
+		 * under the same name, so open the new file under a name of
+		 * its own: the descriptor stays open (and its number
+		 * unique) as long as the module is loaded.
+		 */
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    fstat(fd, &st) == -1) {
+			copy_err(err, errlen, path, strerror(errno));
+			if (fd != -1)
+				close(fd);
+			return NULL;
+		}
+		snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
+		open_as = name;
+	} else if (stat(path, &st) == -1) {
 		copy_err(err, errlen, path, strerror(errno));
 		return NULL;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
 	    (m->path = strdup(path)) == NULL) {
 		free(m);
+		if (fd != -1)
+			close(fd);
 		copy_err(err, errlen, path, "out of memory");
 		return NULL;
 	}
+	m->fd = fd;
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
 	m->mtime = st.st_mtim;
-	if ((m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+	if ((m->dl = dlopen(open_as, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		snprintf(err, errlen, "%s", dlerror());
 		module_free(m);
 		return NULL;
@@ -128,6 +147,28 @@ module_load(const char *path, char *err, size_t errlen)
 }
 
 /*
+ * Loads the module at path and finds its main(). Returns the module, or
+ * NULL with the reason in err (errlen bytes). Release with module_free().
+ */
+struct module *
+module_load(const char *path, char *err, size_t errlen)
+{
+	return load(path, 0, err, errlen);
+}
+
+/*
+ * Loads the file now at path although a module loaded from path is still
+ * in this process (it was replaced on disk): the new file is mapped beside
+ * the old one, which stays valid. Returns the module, or NULL with the
+ * reason in err. Release with module_free().
+ */
+struct module *
+module_reload(const char *path, char *err, size_t errlen)
+{
+	return load(path, 1, err, errlen);
+}
+
+/*
  * Unloads a module and releases it.
  */
 void
@@ -137,6 +178,8 @@ module_free(struct module *m)
 		return;
 	if (m->dl != NULL)
 		dlclose(m->dl);
+	if (m->fd != -1)
+		close(m->fd);
 	free(m->path);
 	free(m);
 }

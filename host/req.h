@@ -32,6 +32,7 @@ struct route {
 	const char	*path_info;	/* PATH_INFO, "" if none */
 	const char	*file;		/* module, executable or static file */
 	int		 is_module;	/* file is a .so to call */
+	int		 nph;		/* program named nph-*: RFC 3875 5 */
 };
 
 struct req {
@@ -52,6 +53,7 @@ struct req {
 	const char	*path;		/* decoded: SCRIPT_NAME + PATH_INFO */
 	const char	*query;
 	const char	*remote_addr;
+	const char	*remote_host;	/* REMOTE_HOST, or NULL */
 	const char	*user_agent;
 	const char	*accept_encoding;
 	const char	*request_start;	/* REQUEST_START ($msec), or NULL */

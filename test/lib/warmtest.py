@@ -364,6 +364,9 @@ http {
         try:
             with open(path, "rb") as f:
                 for line in f:
+                    # A record still being written has no newline yet.
+                    if not line.endswith(b"\n"):
+                        break
                     line = line.strip()
                     if line:
                         out.append(json.loads(line))
