@@ -41,6 +41,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "io.h"
 #include "cliparams.h"
 #include "conf.h"
 #include "crash.h"
@@ -88,23 +89,6 @@ cli_cgi_wanted(void)
 	return 1;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Reads fd into b until end-of-file or, when want >= 0, until want bytes
  * in all. Returns 0, 1 when more than max bytes came, or -1 on a read
@@ -144,7 +128,7 @@ cli_write(struct transport *t, const void *p, size_t n)
 {
 	struct cli	*cli = t->ctx;
 
-	if (cli->write_failed || write_all(cli->out_fd, p, n) == -1) {
+	if (cli->write_failed || io_write_all(cli->out_fd, p, n) == -1) {
 		cli->write_failed = 1;
 		return -1;
 	}
@@ -447,7 +431,7 @@ cli_cgi(int argc, char **argv)
 	if (conf_load(file, &c, &errors) == -1) {
 		fprintf(stderr, "%s", errors.data ? errors.data :
 		    "warmcgi: cannot load the configuration\n");
-		write_all(cli.out_fd, fail_page, sizeof(fail_page) - 1);
+		io_write_all(cli.out_fd, fail_page, sizeof(fail_page) - 1);
 		_exit(1);
 	}
 	buf_free(&errors);
@@ -468,6 +452,6 @@ cli_cgi(int argc, char **argv)
 		goto fail;
 	_exit(0);
 fail:
-	write_all(cli.out_fd, fail_page, sizeof(fail_page) - 1);
+	io_write_all(cli.out_fd, fail_page, sizeof(fail_page) - 1);
 	_exit(1);
 }

@@ -24,6 +24,7 @@
 
 #include "conf.h"
 #include "crash.h"
+#include "io.h"
 #include "deadline.h"
 #include "req.h"
 #include "transport.h"
@@ -54,22 +55,6 @@ signal_name(int sig)
 	case SIGTRAP: return "SIGTRAP";
 	}
 	return "signal";
-}
-
-static void
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
 }
 
 /* Appends a FastCGI record header (FastCGI 1.0 section 3.3). */
@@ -120,7 +105,7 @@ answer_500(struct req *r)
 	} else {
 		sb_mem(&sb, page, n);
 	}
-	write_all(t->emergency_fd, sb.p, sb.len);
+	io_write_all(t->emergency_fd, sb.p, sb.len);
 	r->status = 500;
 	r->bytes = (long long)(n - page500_head);
 }

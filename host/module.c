@@ -37,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "deadline.h"
 #include "log.h"
 #include "module.h"
@@ -269,6 +270,32 @@ memfd_at(int fd, const char *name)
 		close(m);
 	}
 	return 0;
+}
+
+/*
+ * Checks every `module =` handler of c with module_check(). Appends one
+ * "FILE:LINE: problem" line per module that does not load to errors.
+ * Returns 0, or -1 if any did not.
+ */
+int
+module_check_conf(const struct conf *c, struct buf *errors)
+{
+	const struct handler *h;
+	char		 err[1024];
+	size_t		 i;
+	int		 rc = 0;
+
+	for (i = 0; i < c->nhandlers; i++) {
+		h = &c->handlers[i];
+		if (h->kind != HANDLER_MODULE)
+			continue;
+		if (module_check(h->target, err, sizeof(err)) == -1) {
+			buf_printf(errors, "%s:%d: %s\n", c->file,
+			    h->target_line, err);
+			rc = -1;
+		}
+	}
+	return rc;
 }
 
 /*
