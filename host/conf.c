@@ -1022,6 +1022,9 @@ validate_keys(struct parse *p, struct handler *h)
 	if (h->upload != NULL && h->kind != HANDLER_STATIC_FILES)
 		perr(p, h->line, "handler %s: upload goes with static_files",
 		    h->name);
+	if (h->stream && h->kind != HANDLER_CGI && h->kind != HANDLER_DIR)
+		perr(p, h->line, "handler %s: stream = on applies to cgi and "
+		    "dir handlers only", h->name);
 	if (h->mime_type != NULL && !conf_is_static(h))
 		perr(p, h->line, "handler %s: mime_type applies to static_dir "
 		    "and static_files handlers", h->name);
@@ -1068,6 +1071,15 @@ validate_handler(struct parse *p, struct handler *h)
 	free(h->target);
 	h->target = path;
 	want_dir = h->kind != HANDLER_MODULE;
+	if (h->kind == HANDLER_CGI && stat(path, &st) == 0 &&
+	    !S_ISDIR(st.st_mode)) {
+		/* cgi = FILE: one program serves the whole url. */
+		h->cgi_file = 1;
+		if (!S_ISREG(st.st_mode) || access(path, X_OK) == -1)
+			perr(p, h->target_line, "%s: not an executable file",
+			    path);
+		return;
+	}
 	if (stat(path, &st) == -1) {
 		perr(p, h->target_line, "%s: %s", path, strerror(errno));
 	} else if (want_dir && !S_ISDIR(st.st_mode)) {

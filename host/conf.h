@@ -35,7 +35,7 @@ struct limits {
 enum handler_kind {
 	HANDLER_MODULE,		/* module = FILE.so */
 	HANDLER_DIR,		/* dir = DIR: NAME.so or executable NAME */
-	HANDLER_CGI,		/* cgi = DIR: executables only */
+	HANDLER_CGI,		/* cgi = DIR or FILE: executables only */
 	HANDLER_STATIC,		/* static_dir = DIR */
 	HANDLER_STATIC_FILES,	/* static_files = PATH with \N; url a regex */
 	HANDLER_STATUS,		/* built in: status_path */
@@ -70,6 +70,7 @@ struct handler {
 	char		*target;	/* absolute path of the file or dir */
 	int		 target_line;	/* line of the key that set target */
 	long long	 stream;	/* 0 or 1: CGI output unbuffered */
+	int		 cgi_file;	/* cgi = FILE: one program, whole url */
 	long long	 secure;	/* enum handler_secure */
 	char		*mime_type;	/* static: type of all files, or NULL */
 	struct conf_header *headers;	/* http_header lines, in file order */

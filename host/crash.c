@@ -24,6 +24,7 @@
 
 #include "conf.h"
 #include "crash.h"
+#include "io.h"
 #include "deadline.h"
 #include "req.h"
 #include "transport.h"
@@ -36,6 +37,7 @@ static const int crash_signals[] = {
 };
 
 static char	 page500[PAGE_MAX];	/* header block and body */
+static int	 exit_status = -1;	/* -1: re-raise, as a worker does */
 static size_t	 page500_len;
 static size_t	 page500_head;		/* bytes before the body */
 static char	 record[16384];
@@ -53,22 +55,6 @@ signal_name(int sig)
 	case SIGTRAP: return "SIGTRAP";
 	}
 	return "signal";
-}
-
-static void
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
 }
 
 /* Appends a FastCGI record header (FastCGI 1.0 section 3.3). */
@@ -119,7 +105,7 @@ answer_500(struct req *r)
 	} else {
 		sb_mem(&sb, page, n);
 	}
-	write_all(t->emergency_fd, sb.p, sb.len);
+	io_write_all(t->emergency_fd, sb.p, sb.len);
 	r->status = 500;
 	r->bytes = (long long)(n - page500_head);
 }
@@ -174,8 +160,15 @@ on_crash(int sig, siginfo_t *si, void *uctx)
 	r = deadline_req();
 	if (r != NULL)
 		answer_500(r);
-	log_failure(r, in_handler ? "handler crashed; worker replaced" :
-	    "worker crashed", sig, bt, nbt);
+	if (exit_status >= 0)
+		log_failure(r, in_handler ? "handler crashed" :
+		    "warmcgi crashed", sig, bt, nbt);
+	else
+		log_failure(r, in_handler ? "handler crashed; worker replaced" :
+		    "worker crashed", sig, bt, nbt);
+	/* Not _exit(): module.c interposes it, and would jump into main(). */
+	if (exit_status >= 0 && r != NULL)
+		_Exit(exit_status);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -192,9 +185,22 @@ crash_hard_deadline(void)
 
 	if (r != NULL)
 		answer_500(r);
-	log_failure(r, "request still running at its hard deadline; worker "
-	    "replaced", 0, NULL, 0);
-	_exit(CRASH_EXIT_HARD_DEADLINE);
+	log_failure(r, exit_status >= 0 ? "request still running at its hard "
+	    "deadline; stopped" : "request still running at its hard deadline; "
+	    "worker replaced", 0, NULL, 0);
+	_Exit(exit_status >= 0 ? exit_status : CRASH_EXIT_HARD_DEADLINE);
+}
+
+/*
+ * For a process that serves a single request (--request, CGI mode): after
+ * answering for a crash or the hard deadline, exit with status instead of
+ * dying of the signal (or exiting CRASH_EXIT_HARD_DEADLINE) for a master
+ * to see; no core file is left in a cgi-bin either.
+ */
+void
+crash_set_exit(int status)
+{
+	exit_status = status;
 }
 
 /*

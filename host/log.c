@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "io.h"
 #include "log.h"
 #include "req.h"
 
@@ -499,24 +500,6 @@ log_set_min_level(int level)
 	min_level = level;
 }
 
-static void
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t	 w;
-
-	if (fd == -1)
-		fd = 2;
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;		/* disk full, file gone: drop it */
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 /*
  * Writes a finished record (with its newline) to the application log.
  * Async-signal-safe.
@@ -526,7 +509,7 @@ log_write_app(const char *p, size_t n)
 {
 	int	 saved = errno;
 
-	write_all(app_fd, p, n);
+	io_write_all(app_fd != -1 ? app_fd : 2, p, n);
 	errno = saved;
 }
 
@@ -538,7 +521,7 @@ log_write_access(const char *p, size_t n)
 {
 	int	 saved = errno;
 
-	write_all(access_fd, p, n);
+	io_write_all(access_fd != -1 ? access_fd : 2, p, n);
 	errno = saved;
 }
 

@@ -1,8 +1,10 @@
 /*
- * main.c: the command line and the startup order. Reads and checks the
- * configuration (every problem as FILE:LINE), then either reports (-t,
- * --nginx, -V) or opens the logs and the socket and hands over to the
- * master. This is the only place that exits on a configuration error.
+ * main.c: the command line and the startup order. Started by a web server
+ * as a CGI program, it hands over to CGI mode (cli.c) before reading any
+ * argument. Otherwise it reads and checks the configuration (every problem
+ * as FILE:LINE), then either reports (-t, --nginx, -V), serves one request
+ * (--request, cli.c), or opens the logs and the socket and hands over to
+ * the master. This is the only place that exits on a configuration error.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +16,7 @@
 #include <fcgiapp.h>
 
 #include "buf.h"
+#include "cli.h"
 #include "conf.h"
 #include "log.h"
 #include "master.h"
@@ -30,6 +33,11 @@ usage(void)
 	    "       warmcgi -t [-c FILE]       check the configuration\n"
 	    "       warmcgi --nginx [-c FILE] [--nginx-listen ADDR]\n"
 	    "                                  print an nginx server block\n"
+	    "       warmcgi --request 'METHOD /path?query' [-H 'Name: value']"
+	    "...\n"
+	    "               [--data @FILE|-|TEXT] [-c FILE]\n"
+	    "                                  serve one request, print the "
+	    "response\n"
 	    "       warmcgi -V                 print the version\n");
 	exit(2);
 }
@@ -40,18 +48,10 @@ load(const char *file)
 {
 	struct buf	 errors;
 	struct conf	*c = NULL;
-	char		 err[1024];
-	size_t		 i;
 
 	buf_init(&errors);
-	if (conf_load(file, &c, &errors) == 0) {
-		for (i = 0; i < c->nhandlers; i++)
-			if (c->handlers[i].kind == HANDLER_MODULE &&
-			    module_check(c->handlers[i].target, err,
-			    sizeof(err)) == -1)
-				buf_printf(&errors, "%s:%d: %s\n", c->file,
-				    c->handlers[i].target_line, err);
-	}
+	if (conf_load(file, &c, &errors) == 0)
+		module_check_conf(c, &errors);
 	if (errors.len > 0) {
 		fputs(errors.data, stderr);
 		conf_free(c);
@@ -67,16 +67,30 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "nginx", no_argument, NULL, 'N' },
 		{ "nginx-listen", required_argument, NULL, 'L' },
+		{ "request", required_argument, NULL, 'R' },
+		{ "header", required_argument, NULL, 'H' },
+		{ "data", required_argument, NULL, 'D' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*file = "warmcgi.ini", *nginx_listen = "80";
+	struct cli_request rq;
 	struct conf	*c;
 	char		 err[1024];
 	int		 ch, test = 0, nginx = 0, fd, own = 1;
 
-	while ((ch = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
+	/*
+	 * Before any option: RFC 3875 lets a server pass words of the query
+	 * string as arguments, so in CGI mode none may be read as options.
+	 */
+	if (cli_cgi_wanted())
+		cli_cgi(argc, argv);
+	memset(&rq, 0, sizeof(rq));
+	if ((rq.headers = calloc((size_t)argc, sizeof(char *))) == NULL)
+		return 1;
+	while ((ch = getopt_long(argc, argv, "c:tVhH:", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			file = optarg;
@@ -90,6 +104,19 @@ main(int argc, char **argv)
 		case 'L':
 			nginx_listen = optarg;
 			break;
+		case 'R':
+			rq.line = optarg;
+			break;
+		case 'H':
+			rq.headers[rq.nheaders++] = optarg;
+			break;
+		case 'D':
+			if (rq.data != NULL) {
+				fprintf(stderr, "warmcgi: --data twice\n");
+				usage();
+			}
+			rq.data = optarg;
+			break;
 		case 'V':
 			printf("warmcgi %s\n", PACKAGE_VERSION);
 			return 0;
@@ -97,11 +124,17 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (rq.line == NULL && (rq.nheaders > 0 ||
+	    rq.data != NULL)) || (rq.line != NULL && (test || nginx)))
 		usage();
 	if ((c = load(file)) == NULL)
 		return 1;
-	if (!nginx && !test && priv_check_root(c, err, sizeof(err)) == -1) {
+	/*
+	 * A server must not run handlers as root by accident; --request is
+	 * one request its user asked for, run with the user's own rights.
+	 */
+	if (!nginx && !test && rq.line == NULL &&
+	    priv_check_root(c, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		conf_free(c);
 		return 1;
@@ -116,6 +149,9 @@ main(int argc, char **argv)
 		conf_free(c);
 		return 0;
 	}
+	if (rq.line != NULL)
+		cli_request(c, &rq);
+	free(rq.headers);
 	if (log_open(c->log, c->access_log) == -1)
 		return 1;
 	if (FCGX_Init() != 0) {

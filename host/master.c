@@ -733,16 +733,10 @@ load_again(struct master *m)
 	struct buf	 errors;
 	struct conf	*c = NULL;
 	char		 err[1024];
-	size_t		 i;
 
 	buf_init(&errors);
 	if (conf_load(m->conf->file, &c, &errors) == 0) {
-		for (i = 0; i < c->nhandlers; i++)
-			if (c->handlers[i].kind == HANDLER_MODULE &&
-			    module_check(c->handlers[i].target, err,
-			    sizeof(err)) == -1)
-				buf_printf(&errors, "%s:%d: %s\n", c->file,
-				    c->handlers[i].target_line, err);
+		module_check_conf(c, &errors);
 		if (priv_check_root(c, err, sizeof(err)) == -1)
 			buf_printf(&errors, "%s\n", err);
 	}

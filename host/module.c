@@ -11,7 +11,10 @@
  *   memfds too (fd 0 holds the body), for handlers that write(1) directly:
  *   C++ iostreams bound to fd 1, Rust's std::io, system(). Before any
  *   cookie write we fold what reached fd 1 into the buffer, so the two
- *   kinds of output keep their order;
+ *   kinds of output keep their order. A library initialized before the
+ *   capture (libstdc++ in a module preloaded by the master) keeps the
+ *   process's first stdin and stdout FILEs: they are flushed and purged
+ *   around every call, so nothing crosses from one request to the next;
  * - exit(), _exit() and _Exit() are interposed: called inside main() they
  *   end the request, not the worker (see shared/notes, "Interposing exit").
  *
@@ -34,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "deadline.h"
 #include "log.h"
 #include "module.h"
@@ -45,6 +49,7 @@ struct module {
 	char		*path;
 	void		*dl;
 	main_fn		 main;
+	int		 fd;		/* -1, or what a reload opened */
 	dev_t		 dev;		/* identity when loaded, to notice */
 	ino_t		 ino;		/* a replaced file */
 	struct timespec	 mtime;
@@ -59,6 +64,8 @@ struct capture {
 	FILE		*out_fp;	/* cookie streams, installed as */
 	FILE		*err_fp;	/* stdout, stderr and stdin */
 	FILE		*in_fp;
+	FILE		*first_in;	/* the process's own stdin and */
+	FILE		*first_out;	/* stdout, on fds 0 and 1 */
 	int		 out_closed;	/* the handler fclose()d one */
 	int		 err_closed;
 	int		 in_closed;
@@ -93,30 +100,48 @@ copy_err(char *err, size_t errlen, const char *what, const char *detail)
 	snprintf(err, errlen, "%s: %s", what, detail ? detail : "unknown");
 }
 
-/*
- * Loads the module at path and finds its main(). Returns the module, or
- * NULL with the reason in err (errlen bytes). Release with module_free().
- */
-struct module *
-module_load(const char *path, char *err, size_t errlen)
+static struct module *
+load(const char *path, int fresh, char *err, size_t errlen)
 {
 	struct module	*m;
 	struct stat	 st;
+	char		 name[64];
+	const char	*open_as = path;
+	int		 fd = -1;
 
-	if (stat(path, &st) == -1) {
+	if (fresh) {
+		/*
+		 * The dynamic linker hands back an object already loaded
+		 * under the same name, so open the new file under a name of
+		 * its own: the descriptor stays open (and its number
+		 * unique) as long as the module is loaded.
+		 */
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    fstat(fd, &st) == -1) {
+			copy_err(err, errlen, path, strerror(errno));
+			if (fd != -1)
+				close(fd);
+			return NULL;
+		}
+		snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
+		open_as = name;
+	} else if (stat(path, &st) == -1) {
 		copy_err(err, errlen, path, strerror(errno));
 		return NULL;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
 	    (m->path = strdup(path)) == NULL) {
 		free(m);
+		if (fd != -1)
+			close(fd);
 		copy_err(err, errlen, path, "out of memory");
 		return NULL;
 	}
+	m->fd = fd;
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
 	m->mtime = st.st_mtim;
-	if ((m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+	if ((m->dl = dlopen(open_as, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		snprintf(err, errlen, "%s", dlerror());
 		module_free(m);
 		return NULL;
@@ -132,6 +157,28 @@ module_load(const char *path, char *err, size_t errlen)
 }
 
 /*
+ * Loads the module at path and finds its main(). Returns the module, or
+ * NULL with the reason in err (errlen bytes). Release with module_free().
+ */
+struct module *
+module_load(const char *path, char *err, size_t errlen)
+{
+	return load(path, 0, err, errlen);
+}
+
+/*
+ * Loads the file now at path although a module loaded from path is still
+ * in this process (it was replaced on disk): the new file is mapped beside
+ * the old one, which stays valid. Returns the module, or NULL with the
+ * reason in err. Release with module_free().
+ */
+struct module *
+module_reload(const char *path, char *err, size_t errlen)
+{
+	return load(path, 1, err, errlen);
+}
+
+/*
  * Unloads a module and releases it.
  */
 void
@@ -141,6 +188,8 @@ module_free(struct module *m)
 		return;
 	if (m->dl != NULL)
 		dlclose(m->dl);
+	if (m->fd != -1)
+		close(m->fd);
 	free(m->path);
 	free(m);
 }
@@ -233,6 +282,32 @@ memfd_at(int fd, const char *name)
 }
 
 /*
+ * Checks every `module =` handler of c with module_check(). Appends one
+ * "FILE:LINE: problem" line per module that does not load to errors.
+ * Returns 0, or -1 if any did not.
+ */
+int
+module_check_conf(const struct conf *c, struct buf *errors)
+{
+	const struct handler *h;
+	char		 err[1024];
+	size_t		 i;
+	int		 rc = 0;
+
+	for (i = 0; i < c->nhandlers; i++) {
+		h = &c->handlers[i];
+		if (h->kind != HANDLER_MODULE)
+			continue;
+		if (module_check(h->target, err, sizeof(err)) == -1) {
+			buf_printf(errors, "%s:%d: %s\n", c->file,
+			    h->target_line, err);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+/*
  * Cookie streams. They never fail from the handler's point of view: output
  * past the limit is dropped and counted as overflow.
  */
@@ -281,6 +356,7 @@ out_write(void *cookie, const char *p, size_t n)
 {
 	struct capture	*c = cookie;
 
+	fflush(c->first_out);
 	drain_fd(c, 1);
 	c->out_drained = 1;
 	append_out(c, p, n);
@@ -376,6 +452,8 @@ capture_new(void)
 	buf_init(&c->out);
 	buf_init(&c->err);
 	c->fd_dir = c->task_dir = -1;
+	c->first_in = stdin;
+	c->first_out = stdout;
 	if (memfd_at(0, "warmcgi-stdin") == -1 ||
 	    memfd_at(1, "warmcgi-stdout") == -1 ||
 	    memfd_at(2, "warmcgi-stderr") == -1 || install_streams(c) == -1) {
@@ -498,6 +576,8 @@ capture_begin(struct capture *c, struct req *r, const char *body,
 		c->threads = count(c->task_dir, 1);
 	__fpurge(stdin);
 	clearerr(stdin);
+	__fpurge(c->first_in);		/* it reads fd 0 from its start */
+	clearerr(c->first_in);
 	clearerr(stdout);
 	clearerr(stderr);
 	return 0;
@@ -513,6 +593,7 @@ capture_end(struct capture *c)
 	c->out_drained = 0;
 	if (!c->out_closed)
 		fflush(c->out_fp);
+	fflush(c->first_out);		/* its buffer goes to fd 1 now */
 	if (!c->out_drained)
 		drain_fd(c, 1);
 	drain_fd(c, 2);

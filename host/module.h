@@ -19,10 +19,13 @@ enum module_end {
 };
 
 struct module	*module_load(const char *, char *, size_t);
+struct module	*module_reload(const char *, char *, size_t);
 void		 module_free(struct module *);
 int		 module_changed(const struct module *);
 const char	*module_path(const struct module *);
 int		 module_check(const char *, char *, size_t);
+struct conf;
+int		 module_check_conf(const struct conf *, struct buf *);
 
 struct capture	*capture_new(void);
 struct req;

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,6 +431,9 @@ send_head(struct pipeline *pl, struct req *r, const struct resp *resp,
 		buf_puts(b, "Content-Encoding: gzip\r\n");
 	if (pl->hsts != NULL && !have_hsts)
 		buf_puts(b, pl->hsts);
+	if ((how & SEND_STREAMING) && r->t->style == TRANSPORT_CGI &&
+	    find_field(resp, "X-Accel-Buffering") == NULL)
+		buf_puts(b, "X-Accel-Buffering: no\r\n");  /* nginx: pass on */
 	if (!(how & SEND_STREAMING) && status_has_body(resp->status)) {
 		buf_puts(b, "Content-Length: ");
 		put_num(b, clen);
@@ -671,7 +675,11 @@ build_env(struct pipeline *pl, struct req *r)
 	} while (v > 0 && i > 0);
 	p[n++] = apair(r->arena, "REQUEST_LOG_ID", r->id);
 	p[n++] = apair(r->arena, "REQUEST_DEADLINE", num + i);
-	p[n++] = apair(r->arena, "SCRIPT_NAME", r->route.script_name);
+	if (r->script_prefix != NULL)
+		p[n++] = arena_printf(r->arena, "SCRIPT_NAME=%s%s",
+		    r->script_prefix, r->route.script_name);
+	else
+		p[n++] = apair(r->arena, "SCRIPT_NAME", r->route.script_name);
 	p[n++] = apair(r->arena, "PATH_INFO", *pi ? pi : NULL);
 	docroot = r->document_root;
 	if (*pi != '\0' && docroot != NULL && *docroot != '\0')
@@ -680,6 +688,10 @@ build_env(struct pipeline *pl, struct req *r)
 	else
 		p[n++] = apair(r->arena, "PATH_TRANSLATED", NULL);
 	p[n++] = apair(r->arena, "SCRIPT_FILENAME", r->route.file);
+	/* RFC 3875 4.1.9: the address may stand in for the host name. */
+	if ((r->remote_host == NULL || *r->remote_host == '\0') &&
+	    r->remote_addr != NULL && *r->remote_addr != '\0')
+		p[n++] = apair(r->arena, "REMOTE_HOST", r->remote_addr);
 	if (r->redirects > 0) {
 		/* A local redirect is a new GET without a body. */
 		p[n++] = apair(r->arena, "REQUEST_METHOD", "GET");
@@ -697,28 +709,54 @@ build_env(struct pipeline *pl, struct req *r)
 	return req_build_env(r, &x) == REQ_OK ? 0 : -1;
 }
 
-/* Returns the loaded module for a drop-in path, loading it if needed. */
+/*
+ * Returns the module of a drop-in path, loading it if needed, or NULL with
+ * *status: 0 when there is no NAME.so (the executable NAME runs instead),
+ * 403, or 500. Before a file is loaded it must be a regular file whose
+ * real path is inside the directory, as for programs. A module replaced on
+ * disk since it was loaded is loaded again, beside the old code, and
+ * serves this request; the worker then ends, so that a fresh one serves
+ * the next requests (unloading code that globals, threads or atexit()
+ * handlers may still point into is not safe).
+ */
 static struct module *
-dropin_module(struct pipeline *pl, struct req *r, const char *path)
+dropin_module(struct pipeline *pl, struct req *r, const char *path,
+    int *status)
 {
-	struct dropin	*d;
+	struct dropin	*d = NULL;
+	struct module	*m;
 	char		 err[1024];
 	size_t		 i;
 
-	for (i = 0; i < pl->ndropins; i++) {
-		d = &pl->dropins[i];
-		if (strcmp(d->path, path) != 0)
-			continue;
-		if (module_changed(d->m)) {
-			/*
-			 * Serve this request with the code already loaded,
-			 * then let a new worker load the new file.
-			 */
-			log_req(r, LOG_LEVEL_INFO, "%s changed on disk; this "
-			    "worker reloads after this request", path);
-			pl->recycle = 1;
-		}
+	for (i = 0; i < pl->ndropins && d == NULL; i++)
+		if (strcmp(pl->dropins[i].path, path) == 0)
+			d = &pl->dropins[i];
+	if (d != NULL && !module_changed(d->m))
 		return d->m;
+	switch (cgi_check(path, r->route.h->target, 0, NULL)) {
+	case CGI_OK:
+		break;
+	case CGI_NOT_FOUND:
+		*status = 0;
+		return NULL;
+	default:
+		*status = 403;
+		return NULL;
+	}
+	*status = 500;
+	if (d != NULL) {
+		pl->recycle = 1;
+		if ((m = module_reload(path, err, sizeof(err))) == NULL) {
+			log_req(r, LOG_LEVEL_ERROR, "%s changed on disk and "
+			    "does not load: %s", path, err);
+			return NULL;
+		}
+		log_req(r, LOG_LEVEL_INFO, "%s changed on disk; serving the "
+		    "new file, this worker is replaced after this request",
+		    path);
+		/* The old code stays mapped until the worker exits. */
+		d->m = m;
+		return m;
 	}
 	d = reallocarray(pl->dropins, pl->ndropins + 1, sizeof(*d));
 	if (d == NULL)
@@ -736,15 +774,13 @@ dropin_module(struct pipeline *pl, struct req *r, const char *path)
 	return d[pl->ndropins++].m;
 }
 
-/* Finds the module to call for r->route, loading it the first time. */
+/* Finds the module of a `module =` handler, loading it the first time. */
 static struct module *
 route_module(struct pipeline *pl, struct req *r)
 {
 	const struct handler *h = r->route.h;
 	char		 err[1024];
 
-	if (h->kind == HANDLER_DIR)
-		return dropin_module(pl, r, r->route.file);
 	if (pl->mods[h->index] == NULL &&
 	    (pl->mods[h->index] = module_load(h->target, err, sizeof(err))) ==
 	    NULL)
@@ -752,15 +788,14 @@ route_module(struct pipeline *pl, struct req *r)
 	return pl->mods[h->index];
 }
 
-/* Calls a module. Returns 0, or -1 when it could not be set up. */
+/* Calls module m. Returns 0, or -1 when it could not be set up. */
 static int
 run_module(struct pipeline *pl, struct req *r, const struct limits *lim,
-    struct buf **out, int *overflow)
+    struct module *m, struct buf **out, int *overflow)
 {
-	struct module	*m;
-	int		 status;
+	int	 status;
 
-	if ((m = route_module(pl, r)) == NULL)
+	if (m == NULL)
 		return -1;
 	if (capture_begin(pl->cap, r, r->body, r->body_len,
 	    (size_t)(lim->max_response_bytes +
@@ -775,56 +810,6 @@ run_module(struct pipeline *pl, struct req *r, const struct limits *lim,
 	*out = capture_out(pl->cap);
 	*overflow = capture_overflowed(pl->cap);
 	return 0;
-}
-
-static int
-collect(void *ctx, const char *p, size_t n)
-{
-	struct pipeline	*pl = ctx;
-
-	if (pl->out_overflow || n > pl->out_max - pl->out.len) {
-		pl->out_overflow = 1;
-		return 0;	/* keep reading, so the script can finish */
-	}
-	if (buf_append(&pl->out, p, n) == -1)
-		pl->out_overflow = 1;
-	return 0;
-}
-
-/* Runs a classic CGI program. Returns the HTTP status to answer with if
- * the host answers itself, or 0 when *out holds the program's output. */
-static int
-run_cgi(struct pipeline *pl, struct req *r, const struct limits *lim,
-    const char *file, struct buf **out, int *overflow)
-{
-	struct cgi_sink	 sink = { collect, pl };
-	enum cgi_end	 end;
-
-	buf_trim(&pl->out, BODY_KEEP);
-	buf_reset(&pl->err);
-	pl->out_overflow = 0;
-	pl->out_max = (size_t)(lim->max_response_bytes +
-	    lim->max_response_header_bytes);
-	end = cgi_run(r, file, &sink, &pl->err);
-	*out = &pl->out;
-	*overflow = pl->out_overflow;
-	switch (end) {
-	case CGI_OK:
-		return 0;
-	case CGI_NOT_FOUND:
-		return 404;
-	case CGI_FORBIDDEN:
-		return 403;
-	case CGI_CANCELED:
-		return 499;
-	case CGI_HARD_DEADLINE:
-		log_req(r, LOG_LEVEL_ERROR, "script still running at its hard "
-		    "deadline; killed");
-		return 500;
-	case CGI_ERROR:
-		break;
-	}
-	return 500;
 }
 
 /* Serves a static file. */
@@ -1001,51 +986,238 @@ respond(struct pipeline *pl, struct req *r, const struct limits *lim,
 	return 0;
 }
 
+/* Buffered CGI output: everything into pl->out, up to pl->out_max. */
+static int
+collect(void *ctx, const char *p, size_t n)
+{
+	struct pipeline	*pl = ctx;
+
+	if (pl->out_overflow || n > pl->out_max - pl->out.len) {
+		pl->out_overflow = 1;
+		return 0;	/* keep reading, so the script can finish */
+	}
+	if (buf_append(&pl->out, p, n) == -1)
+		pl->out_overflow = 1;
+	return 0;
+}
+
+/*
+ * A CGI response sent as it is produced (stream = on, or an nph- program):
+ * the header block is collected and parsed, the head goes out at once
+ * (no Content-Length, no gzip, X-Accel-Buffering: no for nginx) and the
+ * body follows chunk by chunk. A header block that is malformed, or a
+ * local redirect, stays in pl->out for respond() to deal with once the
+ * program has ended, exactly as when buffered.
+ */
+struct stream {
+	struct pipeline	*pl;
+	struct req	*r;
+	const struct limits *lim;
+	int		 started;	/* head sent: the body passes through */
+	int		 frozen;	/* header malformed: collect no more */
+	int		 hold;		/* local redirect: collect to the end */
+};
+
+/* Writes body bytes to the client. Returns 0, or -1 to stop the program. */
+static int
+stream_body(struct stream *s, const char *p, size_t n)
+{
+	struct req	*r = s->r;
+	struct pollfd	 pfd;
+	long long	 left;
+	int		 rc;
+
+	if (n == 0 || r->is_head || !status_has_body(r->status))
+		return 0;
+	/*
+	 * Wait for room in the connection, but not past the hard deadline:
+	 * a client that stopped reading must not hold the worker forever.
+	 */
+	pfd.fd = r->t->conn_fd;
+	pfd.events = POLLOUT;
+	while (pfd.fd >= 0) {
+		left = r->hard_deadline_ms - deadline_now_ms();
+		if (left <= 0 || (rc = poll(&pfd, 1, (int)left)) == 0) {
+			log_req(r, LOG_LEVEL_ERROR, "client not reading the "
+			    "streamed response at the hard deadline");
+			return -1;
+		}
+		if (rc > 0 || errno != EINTR)
+			break;
+	}
+	if (r->t->write(r->t, p, n) == -1 || r->t->flush(r->t) == -1) {
+		client_gone(r);
+		return -1;
+	}
+	r->bytes += (long long)n;
+	return 0;
+}
+
+static int
+stream_write(void *ctx, const char *p, size_t n)
+{
+	struct stream	*s = ctx;
+	struct pipeline	*pl = s->pl;
+	struct cgiresp	 cr, lr;
+	struct resp	 resp;
+	enum cgiresp_err err;
+
+	if (s->started)
+		return stream_body(s, p, n);
+	if (s->frozen)
+		return 0;
+	collect(pl, p, n);
+	if (s->hold)
+		return 0;
+	err = cgiresp_parse(s->r->arena, pl->out.data, pl->out.len,
+	    (size_t)s->lim->max_response_header_bytes, &cr);
+	if (err == CGIRESP_INCOMPLETE)
+		return 0;
+	if (err != CGIRESP_OK) {
+		s->frozen = 1;	/* respond() says what is wrong */
+		return 0;
+	}
+	lr = cr;
+	lr.body_len = 0;	/* whether a body follows is known at the end */
+	if (cgiresp_is_local_redirect(&lr)) {
+		s->hold = 1;
+		return 0;
+	}
+	memset(&resp, 0, sizeof(resp));
+	resp.status = cr.status ? cr.status : cr.location ? 302 : 200;
+	resp.reason = cr.reason;
+	resp.reason_len = cr.reason_len;
+	resp.fields = cr.fields;
+	resp.nfields = cr.nfields;
+	s->started = 1;
+	if (pipeline_send_head(pl, s->r, &resp, 1) == -1)
+		return -1;
+	return stream_body(s, cr.body, cr.body_len);
+}
+
+/*
+ * Runs a classic CGI program, confined to dir unless dir is NULL. Returns
+ * the HTTP status to answer with if the host answers itself, 0 when *out
+ * holds the program's output for respond(), or -1 when the response has
+ * been streamed (or the client is gone).
+ */
+static int
+run_cgi(struct pipeline *pl, struct req *r, const struct limits *lim,
+    const char *file, const char *dir, struct buf **out, int *overflow)
+{
+	struct stream	 st = { pl, r, lim, 0, 0, 0 };
+	struct cgi_sink	 sink = { collect, pl };
+	enum cgi_end	 end;
+
+	if (r->route.h->stream || r->route.nph) {
+		sink.write = stream_write;
+		sink.ctx = &st;
+	}
+	buf_trim(&pl->out, BODY_KEEP);
+	buf_reset(&pl->err);
+	pl->out_overflow = 0;
+	pl->out_max = (size_t)(lim->max_response_bytes +
+	    lim->max_response_header_bytes);
+	end = cgi_run(r, file, dir, &sink, &pl->err);
+	*out = &pl->out;
+	*overflow = pl->out_overflow;
+	if (st.started) {
+		if (end == CGI_OK || r->canceled)
+			return -1;
+		if (end == CGI_CANCELED && deadline_err() == WC_CANCELED) {
+			client_gone(r);
+			return -1;
+		}
+		/* Make the cut visible: no clean end of the response. */
+		log_req(r, LOG_LEVEL_ERROR, "streamed response cut short");
+		if (r->t->abort != NULL)
+			r->t->abort(r->t);
+		return -1;
+	}
+	switch (end) {
+	case CGI_OK:
+		return 0;
+	case CGI_NOT_FOUND:
+		return 404;
+	case CGI_FORBIDDEN:
+		return 403;
+	case CGI_CANCELED:
+		return 499;
+	case CGI_DEADLINE:
+	case CGI_ERROR:
+		break;
+	}
+	return 500;
+}
+
+/*
+ * A dir = handler: NAME.so as a module if it is there, else the executable
+ * NAME as classic CGI. Returns as run_cgi() does.
+ */
+static int
+run_dropin(struct pipeline *pl, struct req *r, const struct limits *lim,
+    struct buf **out, int *overflow)
+{
+	struct module	*m;
+	char		*exe;
+	int		 status;
+
+	if ((m = dropin_module(pl, r, r->route.file, &status)) != NULL)
+		return run_module(pl, r, lim, m, out, overflow) == -1 ? 500 : 0;
+	if (status != 0)
+		return status;
+	exe = arena_strndup(r->arena, r->route.file,
+	    strlen(r->route.file) - 3);
+	if (exe == NULL)
+		return 500;
+	r->route.file = exe;
+	r->route.is_module = 0;
+	if (build_env(pl, r) == -1)
+		return 500;
+	return run_cgi(pl, r, lim, exe, r->route.h->target, out, overflow);
+}
+
 /* Runs the routed handler; follows local redirects. */
 static void
 dispatch(struct pipeline *pl, struct req *r)
 {
-	const struct limits *lim;
+	const struct handler *h;
 	struct buf	*out = NULL;
-	struct stat	 st;
 	enum route_err	 rerr;
-	char		*exe;
 	int		 overflow = 0, status;
 
 	for (;;) {
-		lim = &r->route.h->limits;
+		h = r->route.h;
 		if (build_env(pl, r) == -1) {
 			send_error(pl, r, 500, 0);
 			return;
 		}
 		status = 0;
-		if (conf_is_static(r->route.h)) {
+		if (conf_is_static(h)) {
 			run_static(pl, r);
 			return;
 		}
-		if (r->route.h->kind == HANDLER_STATUS ||
-		    r->route.h->kind == HANDLER_PING) {
+		if (h->kind == HANDLER_STATUS || h->kind == HANDLER_PING) {
 			run_builtin(pl, r);
 			return;
 		}
-		if (r->route.h->kind == HANDLER_DIR &&
-		    stat(r->route.file, &st) == -1) {
-			/* No NAME.so: the executable NAME, as classic CGI. */
-			exe = arena_strndup(r->arena, r->route.file,
-			    strlen(r->route.file) - 3);
-			r->route.file = exe;
-			r->route.is_module = 0;
-			if (exe == NULL || build_env(pl, r) == -1)
-				status = 500;
-			else
-				status = run_cgi(pl, r, lim, exe, &out,
-				    &overflow);
-		} else if (r->route.h->kind == HANDLER_CGI) {
-			status = run_cgi(pl, r, lim, r->route.file, &out,
+		switch (h->kind) {
+		case HANDLER_DIR:
+			status = run_dropin(pl, r, &h->limits, &out,
 			    &overflow);
-		} else if (run_module(pl, r, lim, &out, &overflow) == -1) {
-			status = 500;
+			break;
+		case HANDLER_CGI:
+			status = run_cgi(pl, r, &h->limits, r->route.file,
+			    h->cgi_file ? NULL : h->target, &out, &overflow);
+			break;
+		default:
+			if (run_module(pl, r, &h->limits, route_module(pl, r),
+			    &out, &overflow) == -1)
+				status = 500;
+			break;
 		}
+		if (status == -1)
+			return;
 		if (status == 499) {
 			client_gone(r);
 			return;
@@ -1054,7 +1226,7 @@ dispatch(struct pipeline *pl, struct req *r)
 			send_error(pl, r, status, 0);
 			return;
 		}
-		if (respond(pl, r, lim, out, overflow) == 0)
+		if (respond(pl, r, &h->limits, out, overflow) == 0)
 			return;
 		rerr = route_match(pl->conf, r->arena, r->path, &r->route);
 		if (rerr != ROUTE_OK) {

@@ -76,6 +76,7 @@ static const struct {
 	W("REQUEST_METHOD", method),
 	W("QUERY_STRING", query),
 	W("REMOTE_ADDR", remote_addr),
+	W("REMOTE_HOST", remote_host),
 	W("HTTP_USER_AGENT", user_agent),
 	W("HTTP_ACCEPT_ENCODING", accept_encoding),
 	W("REQUEST_START", request_start),

@@ -32,6 +32,7 @@ struct route {
 	const char	*path_info;	/* PATH_INFO, "" if none */
 	const char	*file;		/* module, executable or static file */
 	int		 is_module;	/* file is a .so to call */
+	int		 nph;		/* program named nph-*: RFC 3875 5 */
 };
 
 struct req {
@@ -44,12 +45,15 @@ struct req {
 	size_t		 body_len;
 	int		 body_too_large; /* more than max_request_size came */
 	long long	 start_us;	/* when a worker took the request */
+	const char	*script_prefix;	/* CGI mode: the server's SCRIPT_NAME,
+					   put before the handler's */
 
 	/* Parsed from params by req_parse(). */
 	const char	*method;
 	const char	*path;		/* decoded: SCRIPT_NAME + PATH_INFO */
 	const char	*query;
 	const char	*remote_addr;
+	const char	*remote_host;	/* REMOTE_HOST, or NULL */
 	const char	*user_agent;
 	const char	*accept_encoding;
 	const char	*request_start;	/* REQUEST_START ($msec), or NULL */

@@ -4,9 +4,12 @@
  * '/' matches everything below it and owns it (an unknown name under it is
  * a 404, not a fall-through to a later handler); the url of a static_files
  * handler is a regular expression that must match the whole path, and its
- * captures fill the static_files template (App Engine's app.yaml). Pure:
- * strings are built in the request's arena; whether files exist is for the
- * caller to find out.
+ * captures fill the static_files template (App Engine's app.yaml). Under
+ * `dir =` and `cgi = DIR` the first segment names the file (never ".",
+ * ".." or a hidden name, and under `dir =` never NAME.so itself: modules
+ * are loaded, not run); `module =` and `cgi = FILE` name one file for the
+ * whole url. Pure: strings are built in the request's arena; whether files
+ * exist is for the caller to find out.
  */
 #include <string.h>
 
@@ -43,6 +46,8 @@ join(struct arena *a, const char *dir, const char *rel, size_t n,
 	size_t	 dl = strlen(dir), sl = strlen(suffix);
 	char	*p;
 
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
 	if ((p = arena_alloc(a, dl + 1 + n + sl + 1)) == NULL)
 		return NULL;
 	memcpy(p, dir, dl);
@@ -50,6 +55,21 @@ join(struct arena *a, const char *dir, const char *rel, size_t n,
 	memcpy(p + dl + 1, rel, n);
 	memcpy(p + dl + 1 + n, suffix, sl + 1);
 	return p;
+}
+
+/*
+ * Returns 1 if the program named by the n bytes at name (a file name or a
+ * path) is a non-parsed-header script: its last component starts with
+ * "nph-" (RFC 3875 section 5).
+ */
+int
+route_is_nph(const char *name, size_t n)
+{
+	size_t	 i = n;
+
+	while (i > 0 && name[i - 1] != '/')
+		i--;
+	return n - i >= 4 && strncmp(name + i, "nph-", 4) == 0;
 }
 
 /* /app/NAME/rest under a dir or cgi handler. */
@@ -66,11 +86,19 @@ match_named(const struct handler *h, struct arena *a, const char *path,
 		return ROUTE_NOT_FOUND;
 	if (!route_path_is_safe(name, n))
 		return ROUTE_BAD_PATH;
+	/*
+	 * In a drop-in directory NAME.so is a module, never a program: the
+	 * URL names it without the suffix.
+	 */
+	if (h->kind == HANDLER_DIR && n >= 3 &&
+	    strncmp(name + n - 3, ".so", 3) == 0)
+		return ROUTE_NOT_FOUND;
 	out->script_name = arena_strndup(a, path, h->url_len + n);
 	out->path_info = slash ? slash : "";
 	out->file = join(a, h->target, name, n,
 	    h->kind == HANDLER_DIR ? ".so" : "");
 	out->is_module = h->kind == HANDLER_DIR;
+	out->nph = route_is_nph(name, n);
 	if (out->script_name == NULL || out->file == NULL)
 		return ROUTE_NOMEM;
 	return ROUTE_OK;
@@ -214,8 +242,11 @@ route_match(const struct conf *c, struct arena *a, const char *path,
 		return ROUTE_NOT_FOUND;
 	out->h = h;
 	switch (h->kind) {
-	case HANDLER_DIR:
 	case HANDLER_CGI:
+		if (h->cgi_file)
+			break;
+		/* FALLTHROUGH */
+	case HANDLER_DIR:
 		return match_named(h, a, path, out);
 	case HANDLER_STATIC:
 		return match_static(h, a, path, out);
@@ -229,8 +260,11 @@ route_match(const struct conf *c, struct arena *a, const char *path,
 	case HANDLER_KIND_UNSET:
 		break;
 	}
+	/* One file for the whole url: a module, or cgi = FILE. */
 	out->file = h->target;
-	out->is_module = 1;
+	out->is_module = h->kind == HANDLER_MODULE;
+	out->nph = h->kind == HANDLER_CGI &&
+	    route_is_nph(h->target, strlen(h->target));
 	if (h->prefix) {
 		out->script_name = arena_strndup(a, h->url, h->url_len - 1);
 		out->path_info = path + h->url_len - 1;

@@ -22,5 +22,6 @@ enum route_err {
 enum route_err	 route_match(const struct conf *, struct arena *,
 		    const char *, struct route *);
 int		 route_path_is_safe(const char *, size_t);
+int		 route_is_nph(const char *, size_t);
 
 #endif

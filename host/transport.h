@@ -21,6 +21,11 @@ struct transport {
 	/* Sends what is buffered. Returns 0 or -1. */
 	int	(*flush)(struct transport *);
 	/*
+	 * Ends a response whose head is out so that the client sees it
+	 * incomplete (a streamed body cut short), or NULL.
+	 */
+	void	(*abort)(struct transport *);
+	/*
 	 * Reads the whole request body, at most max bytes, into *body.
 	 * Returns 0, 1 when there was more than max, or -1 when the body
 	 * could not be read (client gone).

@@ -99,6 +99,28 @@ fcgi_flush(struct transport *t)
 	return FCGX_FFlush(w->req.out) == -1 ? -1 : 0;
 }
 
+/*
+ * Cuts the response short. A clean end of the connection is a normal end
+ * of the response for nginx (without fastcgi_keep_conn), so first comes a
+ * record of an unknown protocol version: nginx takes it as an upstream
+ * error and closes the client's connection without ending the body (no
+ * last chunk). The worker then finds the connection dead and closes it.
+ */
+static void
+fcgi_abort(struct transport *t)
+{
+	static const unsigned char bad[8] = { 0 };	/* version 0 */
+	struct worker	*w = t->ctx;
+	int		 fd = w->req.ipcFd;
+
+	if (fd < 0)
+		return;
+	FCGX_FFlush(w->req.out);
+	if (write(fd, bad, sizeof(bad)) == -1)
+		log_debug("abort: %s", strerror(errno));
+	shutdown(fd, SHUT_RDWR);
+}
+
 /* Reads the body from FCGI_STDIN records until their end (or max). */
 static int
 fcgi_read_body(struct transport *t, size_t max, const char **body,
@@ -485,6 +507,7 @@ setup(struct worker *w)
 	w->t.style = TRANSPORT_CGI;
 	w->t.write = fcgi_write;
 	w->t.flush = fcgi_flush;
+	w->t.abort = fcgi_abort;
 	w->t.read_body = fcgi_read_body;
 	w->t.ctx = w;
 	w->io_timeout_ms = pipeline_conf(w->a->pl)->io_timeout_ms;

@@ -5,7 +5,8 @@
 WARMCGI_BUILD_DEPS="gcc make autoconf automake libtool pkg-config
 libfcgi-dev libinih-dev zlib1g-dev libpcre2-dev"
 WARMCGI_RUN_DEPS="nginx"
-WARMCGI_TEST_DEPS="python3 libfcgi-bin curl libcurl4-openssl-dev clang
+WARMCGI_TEST_DEPS="python3 libfcgi-bin curl libcurl4-openssl-dev
+lighttpd apache2-bin busybox git cgit groff-base man-db clang
 libclang-rt-14-dev valgrind"
 
 warmcgi_install() {
@@ -20,11 +21,13 @@ warmcgi_install() {
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	export DEBIAN_FRONTEND=noninteractive
 	$sudo apt-get update -qq >/dev/null
-	# Do not let the packages start system services (nginx on port 80).
-	if [ ! -e /usr/sbin/policy-rc.d ] && [ -z "$sudo" ]; then
-		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-		chmod +x /usr/sbin/policy-rc.d
-		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	# Do not let the packages start system services (nginx, lighttpd on
+	# port 80). apache2-bin has the server and its modules but no service.
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' |
+		    $sudo tee /usr/sbin/policy-rc.d >/dev/null
+		$sudo chmod +x /usr/sbin/policy-rc.d
+		trap "$sudo rm -f /usr/sbin/policy-rc.d" EXIT
 	fi
 	$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }

@@ -412,10 +412,58 @@ operations(void)
 	buf_free(&e);
 }
 
+/* CGI mode: the config is the script; its first line names the host. */
+static void
+shebang_line(void)
+{
+	struct buf	 e;
+	struct conf	*c;
+
+	buf_init(&e);
+	c = load("#!/usr/sbin/warmcgi -c\n[app]\nversion = 3\n"
+	    "[handler h]\nurl = /h\nmodule = m.so\n", &e);
+	ASSERT(c != NULL);
+	ASSERT_STR(c->version, "3");
+	ASSERT_EQ(c->handlers[0].line, 4);
+	conf_free(c);
+	buf_free(&e);
+}
+
+static void
+cgi_file_and_stream(void)
+{
+	struct buf	 e;
+	struct conf	*c;
+
+	buf_init(&e);
+	c = load("[handler git]\nurl = /git/\ncgi = prog\nstream = on\n"
+	    "[handler one]\nurl = /one\ncgi = prog\n"
+	    "[handler bin]\nurl = /cgi-bin/\ncgi = .\n", &e);
+	ASSERT(c != NULL);
+	ASSERT_EQ(c->handlers[0].kind, HANDLER_CGI);
+	ASSERT_EQ(c->handlers[0].cgi_file, 1);
+	ASSERT_EQ(c->handlers[0].stream, 1);
+	ASSERT(strstr(c->handlers[0].target, "/prog") != NULL);
+	ASSERT_EQ(c->handlers[1].cgi_file, 1);
+	ASSERT_EQ(c->handlers[1].prefix, 0);
+	ASSERT_EQ(c->handlers[2].cgi_file, 0);
+	conf_free(c);
+	c = load("[handler a]\nurl = /a/\ncgi = m.so\n"	/* 1-3 */
+	    "[handler b]\nurl = /b\nmodule = m.so\nstream = on\n"
+	    "[handler c]\nurl = /c/\ncgi = nothing\n", &e);	/* 8-10 */
+	ASSERT(c == NULL);
+	ASSERT(strstr(e.data, "t.ini:3: ") != NULL);
+	ASSERT(strstr(e.data, "m.so: not an executable file") != NULL);
+	ASSERT(strstr(e.data, "t.ini:4: handler b: stream = on applies to "
+	    "cgi and dir handlers only") != NULL);
+	ASSERT(strstr(e.data, "t.ini:10: ") != NULL);
+	buf_free(&e);
+}
+
 int
 main(void)
 {
-	char	 path[64];
+	char	 path[64], prog[64];
 	FILE	*fp;
 
 	if (mkdtemp(dir) == NULL)
@@ -423,6 +471,10 @@ main(void)
 	snprintf(path, sizeof(path), "%s/m.so", dir);
 	if ((fp = fopen(path, "w")) != NULL)
 		fclose(fp);
+	snprintf(prog, sizeof(prog), "%s/prog", dir);
+	if ((fp = fopen(prog, "w")) != NULL)
+		fclose(fp);
+	chmod(prog, 0755);
 	RUN(sizes);
 	RUN(durations);
 	RUN(bools);
@@ -438,7 +490,10 @@ main(void)
 	rmdir(path);
 	snprintf(path, sizeof(path), "%s/m.so", dir);
 	RUN(operations);
+	RUN(shebang_line);
+	RUN(cgi_file_and_stream);
 	unlink(path);
+	unlink(prog);
 	rmdir(dir);
 	return unit_done();
 }

@@ -77,6 +77,52 @@ traversal_refused(void)
 }
 
 static void
+dropin_never_runs_a_so(void)
+{
+	struct route	 r;
+
+	ASSERT_EQ(route_match(c, a, "/app/hello.so", &r), ROUTE_NOT_FOUND);
+	ASSERT_EQ(route_match(c, a, "/app/x.so/y", &r), ROUTE_NOT_FOUND);
+	ASSERT_EQ(route_match(c, a, "/cgi-bin/x.so", &r), ROUTE_OK);
+	ASSERT_EQ(route_match(c, a, "/app/hello.sox", &r), ROUTE_OK);
+}
+
+static void
+cgi_file_and_nph(void)
+{
+	struct route	 r;
+
+	ASSERT_EQ(route_match(c, a, "/git/repo.git/info/refs", &r), ROUTE_OK);
+	ASSERT_STR(r.h->name, "git");
+	ASSERT_STR(r.script_name, "/git");
+	ASSERT_STR(r.path_info, "/repo.git/info/refs");
+	ASSERT(strstr(r.file, "/nph-prog") != NULL);
+	ASSERT_EQ(r.is_module, 0);
+	ASSERT_EQ(r.nph, 1);
+	/* Dots are fine in PATH_INFO of one program: it picks no file. */
+	ASSERT_EQ(route_match(c, a, "/git/.hidden", &r), ROUTE_OK);
+	ASSERT_EQ(route_match(c, a, "/cgi-bin/nph-x/y", &r), ROUTE_OK);
+	ASSERT_EQ(r.nph, 1);
+	ASSERT_EQ(route_match(c, a, "/cgi-bin/x-nph-y", &r), ROUTE_OK);
+	ASSERT_EQ(r.nph, 0);
+	ASSERT(route_is_nph("nph-a", 5));
+	ASSERT(route_is_nph("/d/nph-", 7));
+	ASSERT(!route_is_nph("/nph-d/a", 8));
+	ASSERT(!route_is_nph("nph", 3));
+	ASSERT(!route_is_nph("", 0));
+}
+
+static void
+no_double_slash(void)
+{
+	struct route	 r;
+
+	ASSERT_EQ(route_match(c, a, "/slash/env.sh", &r), ROUTE_OK);
+	ASSERT(strstr(r.file, "//") == NULL);
+	ASSERT(strstr(r.file, "/env.sh") != NULL);
+}
+
+static void
 static_files(void)
 {
 	struct route	 r;
@@ -140,7 +186,7 @@ regex_order(void)
 int
 main(void)
 {
-	char	 dir[] = "/tmp/test_route.XXXXXX", path[64];
+	char	 dir[] = "/tmp/test_route.XXXXXX", path[64], prog[64];
 	struct buf e;
 	FILE	*fp;
 
@@ -153,6 +199,10 @@ main(void)
 	snprintf(path, sizeof(path), "%s/m.so", dir);
 	if ((fp = fopen(path, "w")) != NULL)
 		fclose(fp);
+	snprintf(prog, sizeof(prog), "%s/nph-prog", dir);
+	if ((fp = fopen(prog, "w")) != NULL)
+		fclose(fp);
+	chmod(prog, 0755);
 	buf_init(&e);
 	conf_load_string("t.ini", dir,
 	    "[handler hello]\nurl = /hello\nmodule = m.so\n"
@@ -162,6 +212,8 @@ main(void)
 	    "[handler app]\nurl = /app/\ndir = .\n"
 	    "[handler cgi]\nurl = /cgi-bin/\ncgi = .\n"
 	    "[handler static]\nurl = /static/\nstatic_dir = .\n"
+	    "[handler git]\nurl = /git/\ncgi = nph-prog\n"
+	    "[handler slash]\nurl = /slash/\ncgi = ./\n"
 	    "[handler img]\nurl = /img/(.+\\.png)\n"
 	    "static_files = s/img/\\1\nupload = s/img/[a-z/._]+\n"
 	    "[handler css]\nurl = /v(\\d+)?/(css)-(\\w+)\n"
@@ -178,6 +230,9 @@ main(void)
 	RUN(first_match_wins);
 	RUN(dropin_names);
 	RUN(traversal_refused);
+	RUN(dropin_never_runs_a_so);
+	RUN(cgi_file_and_nph);
+	RUN(no_double_slash);
 	RUN(static_files);
 	RUN(static_files_refusals);
 	RUN(regex_order);
@@ -185,6 +240,7 @@ main(void)
 	conf_free(c);
 	buf_free(&e);
 	unlink(path);
+	unlink(prog);
 	snprintf(path, sizeof(path), "%s/s/img", dir);
 	rmdir(path);
 	snprintf(path, sizeof(path), "%s/s", dir);
