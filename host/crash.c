@@ -204,6 +204,26 @@ crash_set_exit(int status)
 }
 
 /*
+ * Makes backtrace() usable in a signal handler: glibc loads libgcc_s
+ * with dlopen at the first call, which a signal handler must not do. The
+ * master calls it before forking, so that workers inherit the library
+ * loaded but never touch its pages unless they crash (an idle worker
+ * stays smaller); a later call in the same process, or in a child, does
+ * nothing.
+ */
+void
+crash_preload(void)
+{
+	static int	 done;
+	void		*frames[2];
+
+	if (done)
+		return;
+	backtrace(frames, 2);
+	done = 1;
+}
+
+/*
  * Appends frames as a JSON array of strings such as
  * "hello.so(crash_here+0x12) [0x7f...]". Skips the first skip frames (the
  * signal handler's own). Async-signal-safe in practice: dladdr() only

@@ -430,7 +430,6 @@ deadline_init(void)
 	pthread_attr_t	 attr;
 	pthread_t	 t;
 	sigset_t	 all, old;
-	void		*frames[2];
 	const char	*tick;
 	int		 rc;
 
@@ -442,7 +441,7 @@ deadline_init(void)
 	dl.done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (dl.wake_efd == -1 || dl.done_efd == -1)
 		return -1;
-	backtrace(frames, 2);	/* loads libgcc_s now, not in a signal */
+	crash_preload();	/* libgcc_s now, not in a signal */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_deadline_signal;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;	/* no SA_RESTART */

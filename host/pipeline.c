@@ -197,7 +197,7 @@ pipeline_start(struct pipeline *pl)
 		if (pl->fixed[i] == NULL)
 			return -1;
 	if ((pl->gz = gzip_new((int)c->compress_level)) == NULL) {
-		log_errorx("zlib: deflateInit2 failed");
+		log_errorx("gzip: out of memory");
 		return -1;
 	}
 	if ((pl->cap = capture_new()) == NULL) {
