@@ -141,7 +141,9 @@ log_failure(struct req *r, const char *msg, int sig, void *const *bt,
 	sb_mem(&sb, "}\n", 2);
 	log_write_app(sb.p, sb.len);
 	if (r != NULL)
-		log_access(r);
+		log_access_now(r);
+	else
+		log_flush(0);
 }
 
 static void

@@ -1325,7 +1325,8 @@ secure_redirect(struct pipeline *pl, struct req *r)
 
 /*
  * Serves request r completely: on return the response has been sent
- * through r->t (or the client is gone) and the access record is written.
+ * through r->t and ended with r->t->end (or the client is gone), and the
+ * access record is written.
  * r->params, r->t and r->start_us must be set; the rest is filled here.
  */
 void
@@ -1378,7 +1379,20 @@ pipeline_serve(struct pipeline *pl, struct req *r)
 done:
 	scoreboard_end(pl->sb, row, r->status, r->canceled, late,
 	    log_now_us());
-	log_access(r);
+	if (r->t->end != NULL) {
+		/*
+		 * The response goes out before the record is written; the
+		 * record is formatted first, since ending the request may
+		 * free r's parameters.
+		 */
+		log_access_prepare(r);
+		r->t->end(r->t, r);
+		log_access_commit();
+	} else {
+		/* CGI mode: the web server may stop us once it has the whole
+		 * response; the record goes out at once. */
+		log_access(r);
+	}
 	sdk_end();
 	arena_reset(pl->arena);
 }
