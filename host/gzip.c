@@ -156,8 +156,8 @@ int
 gzip_varies(const struct gzip_facts *f)
 {
 	return f->enabled && !f->encoded && has_body(f->status) &&
-	    f->body_len > 0 && gzip_type_ok(f->content_type,
-	    f->content_type_len) && f->body_len >= f->min_len;
+	    f->body_len > 0 && f->body_len >= f->min_len &&
+	    gzip_type_ok(f->content_type, f->content_type_len);
 }
 
 /*

@@ -50,6 +50,8 @@ static char	 instance_id[INSTANCE_ID_LEN + 1];
 static char	 version[64];
 static int	 min_level = LOG_LEVEL_DEBUG;
 static pid_t	 pid;			/* cached: getpid() is a syscall */
+static char	 ident[160];		/* ,"pid":..,"instance_id":..,"version":.. */
+static size_t	 ident_len;		/* 0: not built yet */
 static __thread char record[RECORD_MAX];
 static char	 prepared[RECORD_MAX];	/* log_access_prepare()'s record */
 static size_t	 prepared_len;
@@ -222,6 +224,12 @@ utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* 1 for the bytes a JSON string holds as they are: printable ASCII but
+ * quote and backslash. */
+static const unsigned char json_plain[256] = {
+	[0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7e] = 1
+};
+
 /*
  * Escapes n bytes of s as the inside of a JSON string into dst (cap
  * bytes): quote, backslash and control characters are escaped, invalid
@@ -240,8 +248,7 @@ log_json_escape(char *dst, size_t cap, const char *s, size_t n)
 
 	while (i < n) {
 		/* Fast path: a run of printable ASCII needs no escape. */
-		for (k = i; k < n && u[k] >= 0x20 && u[k] < 0x7f &&
-		    u[k] != '"' && u[k] != '\\'; k++)
+		for (k = i; k < n && json_plain[u[k]]; k++)
 			;
 		if (k > i) {
 			w = k - i;
@@ -501,6 +508,31 @@ log_access_fd(void)
 	return access_fd;
 }
 
+/* Formats the fields that identify this process, which every record
+ * carries. Async-signal-safe. */
+static void
+ident_build(void)
+{
+	struct sb	 id;
+
+	sb_init(&id, ident, sizeof(ident));
+	sb_str(&id, ",\"pid\":");
+	sb_num(&id, (long long)(pid ? pid : getpid()));
+	sb_str(&id, ",\"instance_id\":");
+	sb_jstr(&id, instance_id[0] ? instance_id : NULL);
+	sb_str(&id, ",\"version\":");
+	sb_jstr(&id, version[0] ? version : NULL);
+	ident_len = id.len;
+}
+
+static void
+put_ident(struct sb *sb)
+{
+	if (ident_len == 0)
+		ident_build();	/* a record before log_set_instance() */
+	sb_mem(sb, ident, ident_len);
+}
+
 /*
  * Sets the instance id and version that every later record of this process
  * carries (a worker calls it once at start, after fork; NULL clears).
@@ -511,6 +543,8 @@ log_set_instance(const char *id, const char *ver)
 	pid = getpid();
 	snprintf(instance_id, sizeof(instance_id), "%s", id ? id : "");
 	snprintf(version, sizeof(version), "%s", ver ? ver : "");
+	ident_len = 0;
+	ident_build();
 }
 
 /*
@@ -647,12 +681,8 @@ log_record_begin(struct sb *sb, long long us, int level, const char *rid,
 	sb_time(sb, us);
 	sb_str(sb, ",\"level\":\"");
 	sb_str(sb, log_level_name(level));
-	sb_str(sb, "\",\"pid\":");
-	sb_num(sb, (long long)(pid ? pid : getpid()));
-	sb_str(sb, ",\"instance_id\":");
-	sb_jstr(sb, instance_id[0] ? instance_id : NULL);
-	sb_str(sb, ",\"version\":");
-	sb_jstr(sb, version[0] ? version : NULL);
+	sb_str(sb, "\"");
+	put_ident(sb);
 	sb_str(sb, ",\"request_id\":");
 	sb_jstr(sb, rid);
 	sb_str(sb, ",\"handler\":");
@@ -862,16 +892,11 @@ format_access(struct sb *sb, const struct req *r)
 	sb_ms(sb, dur);
 	sb_str(sb, ",\"handler\":");
 	sb_jstr(sb, r->route.h ? r->route.h->name : NULL);
-	sb_str(sb, ",\"instance_id\":");
-	sb_jstr(sb, instance_id[0] ? instance_id : NULL);
-	sb_str(sb, ",\"version\":");
-	sb_jstr(sb, version[0] ? version : NULL);
 	sb_str(sb, ",\"remote_addr\":");
 	sb_jstr(sb, r->remote_addr);
 	sb_str(sb, ",\"user_agent\":");
 	sb_jstr(sb, r->user_agent);
-	sb_str(sb, ",\"pid\":");
-	sb_num(sb, (long long)(pid ? pid : getpid()));
+	put_ident(sb);
 	sb->cap += 2;
 	record_end(sb);
 }

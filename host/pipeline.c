@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,29 +307,44 @@ put_num(struct buf *b, unsigned long long v)
 	buf_append(b, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
+/* 1 if f's name is the string literal s, ignoring case; the lengths are
+ * compared first, without strlen(). */
+#define NAME_IS(f, s)	((f)->name_len == sizeof(s) - 1 &&		\
+			    strncasecmp((f)->name, s, sizeof(s) - 1) == 0)
+
 /* Hop-by-hop and recomputed fields a handler may not pass through. */
 static int
 field_dropped(const struct cgiresp_field *f)
 {
-	static const char *names[] = {
-		"Content-Length", "Connection", "Transfer-Encoding",
-		"Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade",
+	static const struct {
+		const char	*name;
+		size_t		 len;
+	} names[] = {
+#define N(s)	{ s, sizeof(s) - 1 }
+		N("Content-Length"), N("Connection"), N("Transfer-Encoding"),
+		N("Keep-Alive"), N("Proxy-Connection"), N("TE"), N("Trailer"),
+		N("Upgrade"),
+#undef N
 	};
 	size_t	 i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (cgiresp_name_is(f, names[i]))
+		if (f->name_len == names[i].len &&
+		    strncasecmp(f->name, names[i].name, names[i].len) == 0)
 			return 1;
 	return 0;
 }
 
+#define find_field(resp, s)	find_field_n(resp, s, sizeof(s) - 1)
+
 static const struct cgiresp_field *
-find_field(const struct resp *resp, const char *name)
+find_field_n(const struct resp *resp, const char *name, size_t len)
 {
 	size_t	 i;
 
 	for (i = 0; i < resp->nfields; i++)
-		if (cgiresp_name_is(&resp->fields[i], name))
+		if (resp->fields[i].name_len == len &&
+		    strncasecmp(resp->fields[i].name, name, len) == 0)
 			return &resp->fields[i];
 	return NULL;
 }
@@ -411,11 +427,11 @@ send_head(struct pipeline *pl, struct req *r, const struct resp *resp,
 	for (i = 0; i < resp->nfields; i++) {
 		f = &resp->fields[i];
 		if (field_dropped(f) || ((how & SEND_VARY) &&
-		    cgiresp_name_is(f, "Vary")))
+		    NAME_IS(f, "Vary")))
 			continue;
-		if (cgiresp_name_is(f, "Strict-Transport-Security"))
+		if (NAME_IS(f, "Strict-Transport-Security"))
 			have_hsts = 1;
-		if ((how & SEND_WEAK_ETAG) && cgiresp_name_is(f, "ETag") &&
+		if ((how & SEND_WEAK_ETAG) && NAME_IS(f, "ETag") &&
 		    f->value_len > 0 && f->value[0] == '"') {
 			/* Another representation: a weak validator. */
 			buf_puts(b, "ETag: W/");
@@ -479,7 +495,7 @@ add_conf_headers(struct req *r, const struct resp *resp, struct resp *copy)
 	n = resp->nfields;
 	for (i = 0; i < h->nheaders; i++) {
 		ch = &h->headers[i];
-		if (find_field(resp, ch->name) != NULL)
+		if (find_field_n(resp, ch->name, ch->name_len) != NULL)
 			continue;
 		f[n].name = ch->name;
 		f[n].name_len = ch->name_len;
@@ -1239,13 +1255,18 @@ static int
 waited_too_long(struct req *r, const struct limits *lim, long long *waited)
 {
 	const char	*s = r->request_start, *dot;
-	long long	 ms;
+	long long	 ms, scale;
 
 	if (s == NULL || lim->pending_timeout_ms <= 0)
 		return 0;
-	ms = strtoll(s, NULL, 10) * 1000;
-	if ((dot = strchr(s, '.')) != NULL)
-		ms += strtoll(dot + 1, NULL, 10) % 1000;
+	/* nginx's $msec: seconds, a dot, three digits of milliseconds. */
+	for (ms = 0; *s >= '0' && *s <= '9' && ms < LLONG_MAX / 10000; s++)
+		ms = ms * 10 + (*s - '0');
+	ms *= 1000;
+	if (*s == '.')
+		for (dot = s + 1, scale = 100; *dot >= '0' && *dot <= '9' &&
+		    scale > 0; dot++, scale /= 10)
+			ms += (*dot - '0') * scale;
 	*waited = r->start_us / 1000 - ms;
 	return *waited > lim->pending_timeout_ms;
 }

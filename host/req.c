@@ -119,6 +119,7 @@ req_parse(struct req *r)
 			for (i = 0; i < sizeof(wanted) / sizeof(wanted[0]);
 			    i++)
 				if (wanted[i].len == nl &&
+				    wanted[i].name[0] == **p &&
 				    memcmp(*p, wanted[i].name, nl) == 0 &&
 				    *(const char **)((char *)r +
 				    wanted[i].off) == NULL)
@@ -162,15 +163,17 @@ struct envb {
 	struct arena	*a;
 	char		**vars;		/* "NAME=value" */
 	size_t		 nvars;
-	size_t		*table;		/* slot + 1, or 0 for empty */
+	uint64_t	*table;		/* name length << 32 | slot + 1; 0 empty */
 	size_t		 mask;
 };
 
+/* Length of the name of "NAME=value" or "NAME"; sets *has_eq. */
 static size_t
-name_len(const char *pair)
+name_len(const char *pair, int *has_eq)
 {
 	const char	*eq = strchr(pair, '=');
 
+	*has_eq = eq != NULL;
 	return eq ? (size_t)(eq - pair) : strlen(pair);
 }
 
@@ -191,21 +194,29 @@ name_hash(const char *s, size_t n)
 	return h * 0x9e3779b97f4a7c15ULL >> 17;
 }
 
-/* Returns the table cell for the name of pair (empty or matching). */
-static size_t *
+/* Returns the table cell for the name of pair (empty or matching). A
+ * cell keeps the name's length, so only names of the same length are
+ * compared. */
+static uint64_t *
 lookup(struct envb *e, const char *pair, size_t nl)
 {
 	size_t	 i = name_hash(pair, nl) & e->mask;
-	size_t	 slot;
 
 	for (;; i = (i + 1) & e->mask) {
 		if (e->table[i] == 0)
 			return &e->table[i];
-		slot = e->table[i] - 1;
-		if (strncmp(e->vars[slot], pair, nl) == 0 &&
-		    e->vars[slot][nl] == '=')
+		if (e->table[i] >> 32 == nl && memcmp(e->vars[(uint32_t)
+		    e->table[i] - 1], pair, nl) == 0)
 			return &e->table[i];
 	}
+}
+
+/* Puts pair in a new slot, recorded in the empty cell. */
+static void
+add_new(struct envb *e, uint64_t *cell, char *pair, size_t nl)
+{
+	e->vars[e->nvars] = pair;
+	*cell = (uint64_t)nl << 32 | ++e->nvars;
 }
 
 /*
@@ -216,17 +227,17 @@ lookup(struct envb *e, const char *pair, size_t nl)
 static int
 add_param(struct envb *e, char *pair, size_t nl)
 {
-	size_t		*cell, ol, vl;
+	uint64_t	*cell;
+	size_t		 ol, vl;
 	const char	*sep;
 	char		*old, *m;
 
 	cell = lookup(e, pair, nl);
 	if (*cell == 0) {
-		e->vars[e->nvars] = pair;
-		*cell = ++e->nvars;
+		add_new(e, cell, pair, nl);
 		return 0;
 	}
-	old = e->vars[*cell - 1];
+	old = e->vars[(uint32_t)*cell - 1];
 	sep = nl == 11 && strncmp(pair, "HTTP_COOKIE", 11) == 0 ? "; " : ", ";
 	ol = strlen(old);
 	vl = strlen(pair + nl + 1);
@@ -235,7 +246,7 @@ add_param(struct envb *e, char *pair, size_t nl)
 	memcpy(m, old, ol);
 	memcpy(m + ol, sep, 2);
 	memcpy(m + ol + 2, pair + nl + 1, vl + 1);
-	e->vars[*cell - 1] = m;
+	e->vars[(uint32_t)*cell - 1] = m;
 	return 0;
 }
 
@@ -246,19 +257,21 @@ add_param(struct envb *e, char *pair, size_t nl)
 static void
 add_override(struct envb *e, char *pair)
 {
-	size_t	*cell = lookup(e, pair, name_len(pair));
+	uint64_t	*cell;
+	size_t		 nl;
+	int		 has_eq;
 
-	if (strchr(pair, '=') == NULL) {
+	nl = name_len(pair, &has_eq);
+	cell = lookup(e, pair, nl);
+	if (!has_eq) {
 		if (*cell != 0)
-			e->vars[*cell - 1] = NULL;
+			e->vars[(uint32_t)*cell - 1] = NULL;
 		return;
 	}
-	if (*cell == 0) {
-		e->vars[e->nvars] = pair;
-		*cell = ++e->nvars;
-	} else {
-		e->vars[*cell - 1] = pair;
-	}
+	if (*cell == 0)
+		add_new(e, cell, pair, nl);
+	else
+		e->vars[(uint32_t)*cell - 1] = pair;
 }
 
 static int
@@ -276,7 +289,8 @@ skip_param(const char *pair, size_t nl)
 	size_t	 i;
 
 	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-		if (drop[i].len == nl && memcmp(pair, drop[i].name, nl) == 0)
+		if (drop[i].len == nl && drop[i].name[0] == pair[0] &&
+		    memcmp(pair, drop[i].name, nl) == 0)
 			return 1;
 	/* RFC 3875 4.1: empty means unset, but QUERY_STRING is always set. */
 	if (pair[nl + 1] != '\0')
@@ -297,6 +311,7 @@ req_build_env(struct req *r, const struct req_env_extra *extra)
 	struct envb	 e;
 	size_t		 n, i, size, nl;
 	char		**p;
+	int		 has_eq;
 
 	n = 1;
 	for (p = r->params; p != NULL && *p != NULL; p++)
@@ -308,12 +323,13 @@ req_build_env(struct req *r, const struct req_env_extra *extra)
 	e.nvars = 0;
 	e.mask = size - 1;
 	e.vars = arena_alloc(r->arena, (n + 1) * sizeof(char *));
-	e.table = arena_calloc(r->arena, size, sizeof(size_t));
+	e.table = arena_calloc(r->arena, size, sizeof(*e.table));
 	if (e.vars == NULL || e.table == NULL)
 		return REQ_NOMEM;
 	for (p = r->params; p != NULL && *p != NULL; p++) {
-		nl = name_len(*p);
-		if ((*p)[nl] != '=' || nl == 0 || skip_param(*p, nl))
+		nl = name_len(*p, &has_eq);
+		if (!has_eq || nl == 0 || nl > UINT32_MAX ||
+		    skip_param(*p, nl))
 			continue;
 		if (add_param(&e, *p, nl) == -1)
 			return REQ_NOMEM;
