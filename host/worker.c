@@ -52,6 +52,7 @@
 #define BODY_KEEP	(4 << 20)
 #define ACCEPT_BATCH	32	/* accepts between two epoll_wait() */
 #define LOG_FLUSH_MS	5	/* idle time before access records go out */
+#define MAX_KEPT	64	/* kept connections per worker; more are closed */
 
 struct worker {
 	const struct worker_args *a;
@@ -207,12 +208,24 @@ unkeep(struct worker *w, int fd, int still_open)
 	w->nkept--;
 }
 
+/* Returns 1 if fd is a kept connection already, or one more fits. */
+static int
+keep_room(const struct worker *w, int fd)
+{
+	return ((size_t)fd < w->ngen && w->gen[fd] != 0) ||
+	    w->nkept < MAX_KEPT;
+}
+
 /*
  * Ends the request (the transport's end callback, called by the pipeline
  * before it writes the access record): FCGX_Finish_r() sends the end of
  * the stream and FCGI_END_REQUEST. A connection nginx keeps alive goes
- * back into the epoll set. Otherwise, when the request was read to its
- * end, a plain close() is enough: nothing unread can make the kernel
+ * back into the epoll set, up to MAX_KEPT per worker: beyond that it is
+ * closed (nginx then drops it from its cache), so that the descriptors
+ * of idle connections stay bounded whatever nginx's keepalive says (the
+ * upstream block --nginx writes stays below workers x MAX_KEPT with up
+ * to 4 nginx worker processes). Otherwise, when the request was read to
+ * its end, a plain close() is enough: nothing unread can make the kernel
  * reset the connection and lose the response, so libfcgi's lingering
  * close (shutdown, then waiting up to 2 s for nginx's EOF: three more
  * system calls) is kept for requests whose body was left unread. If the
@@ -225,7 +238,7 @@ fcgi_end(struct transport *t, const struct req *r)
 	struct worker	*w = t->ctx;
 	int		 fd = t->conn_fd;
 	int		 kept = w->req.keepConnection && w->body_done &&
-			    !w->stopping;
+			    !w->stopping && keep_room(w, fd);
 	int		 fast = !kept && w->body_done;
 	int		 watched;
 

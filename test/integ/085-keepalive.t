@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Kept-alive FastCGI connections (fastcgi_keep_conn on + upstream
 keepalive, as `warmcgi --nginx` writes them): connections are reused, more
-clients than workers never stall, bodies are read before a connection is
-kept, a request whose body was not read closes its connection, a client
+clients than workers never stall, a worker keeps at most 64 idle
+connections, bodies are read before a connection is kept, a request whose body was not read closes its connection, a client
 that goes away is still seen (499), and a crash or a reload costs no other
 request.
 """
@@ -70,6 +70,26 @@ def test_more_clients_than_workers_do_not_stall(c):
             return True
         return run
     eq(parallel([client(k) for k in range(16)]), [True] * 16)
+
+
+def test_a_worker_keeps_at_most_64_connections(c):
+    # nginx may cache more (keepalive 128): the worker closes the rest.
+    # 90 requests of 20 ms at once on one worker: 90 connections open.
+    one = Cluster(INI.replace("workers = 2", "workers = 1"), "keep1",
+                  keepalive=128).start()
+    try:
+        def client(k):
+            def run():
+                r = one.get("/t/sleep?ms=20&c=%d" % k, timeout=60)
+                return r.status
+            return run
+        eq(parallel([client(k) for k in range(90)]), [200] * 90)
+        n = kept(one)
+        ok(1 <= n <= 64, "kept connections: %d" % n)
+        for i in range(10):
+            eq(one.get("/t/hello").status, 200)
+    finally:
+        one.stop()
 
 
 def test_bodies_are_read_before_a_connection_is_kept(c):
