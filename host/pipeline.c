@@ -76,6 +76,7 @@ struct pipeline {
 	struct capture	*cap;
 	struct gzip	*gz;
 	struct arena	*arena;
+	struct req_layout *layout;	/* of the last environment built */
 	struct buf	 head;		/* response header block */
 	struct buf	 zbuf;		/* gzip output */
 	struct buf	 out;		/* a CGI process's stdout */
@@ -110,6 +111,7 @@ pipeline_new(const struct conf *conf, long long minor)
 	    conf->version, minor);
 	pl->mods = calloc(conf->nhandlers + 1, sizeof(*pl->mods));
 	pl->arena = arena_new(ARENA_SIZE);
+	pl->layout = req_layout_new();
 	if (conf->hsts[0] != '\0' && asprintf(&pl->hsts,
 	    "Strict-Transport-Security: %s\r\n", conf->hsts) == -1)
 		pl->hsts = NULL;
@@ -285,6 +287,7 @@ pipeline_free(struct pipeline *pl)
 	free(pl->rows);
 	free(pl->hsts);
 	arena_free(pl->arena);
+	req_layout_free(pl->layout);
 	buf_free(&pl->head);
 	buf_free(&pl->zbuf);
 	buf_free(&pl->out);
@@ -307,8 +310,10 @@ put_num(struct buf *b, unsigned long long v)
 	buf_append(b, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
-/* 1 if f's name is the string literal s, ignoring case; the lengths are
- * compared first, without strlen(). */
+/*
+ * 1 if f's name is the string literal s, ignoring case; the lengths are
+ * compared first, without strlen().
+ */
 #define NAME_IS(f, s)	((f)->name_len == sizeof(s) - 1 &&		\
 			    strncasecmp((f)->name, s, sizeof(s) - 1) == 0)
 
@@ -722,7 +727,7 @@ build_env(struct pipeline *pl, struct req *r)
 	while (n > pl->nfixed)
 		if (p[--n] == NULL)
 			return -1;
-	return req_build_env(r, &x) == REQ_OK ? 0 : -1;
+	return req_build_env(r, &x, pl->layout) == REQ_OK ? 0 : -1;
 }
 
 /*
@@ -1325,6 +1330,9 @@ secure_redirect(struct pipeline *pl, struct req *r)
 	struct secure_target t;
 	int		 https;
 
+	/* The default: no need to look for HTTPS among the parameters. */
+	if (r->route.h->secure == SECURE_OPTIONAL)
+		return 0;
 	https = secure_is_https(req_param(r->params, "HTTPS"));
 	if (!secure_redirect_wanted(r->route.h->secure, https))
 		return 0;
@@ -1370,7 +1378,7 @@ pipeline_serve(struct pipeline *pl, struct req *r)
 		pl->counter = 1;
 	req_id_format(r->id, r->start_us, pl->id_bits, pl->counter);
 	sdk_begin(r);
-	req_parse(r);
+	req_parse(r, pl->layout);
 	rerr = route_match(pl->conf, r->arena, r->path, &r->route);
 	lim = r->route.h ? &r->route.h->limits : &pl->conf->limits;
 	row = r->route.h && pl->rows ? pl->rows[r->route.h->index] : 0;
@@ -1410,8 +1418,10 @@ done:
 		r->t->end(r->t, r);
 		log_access_commit();
 	} else {
-		/* CGI mode: the web server may stop us once it has the whole
-		 * response; the record goes out at once. */
+		/*
+		 * CGI mode: the web server may stop us once it has the
+		 * whole response; the record goes out at once.
+		 */
 		log_access(r);
 	}
 	sdk_end();
