@@ -52,8 +52,10 @@ PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 ROWS = [
     # id, description, backend, path, options
+    # The rows compared with (b) most are next to it in every round.
     ("a", "warmcgi, module (examples/hello)", "warm", "/a/hello", {}),
     ("b", "raw libfcgi loop (bench/rawfcgi.c)", "raw", "/b/hello", {}),
+    ("a-keep", "warmcgi, module, keep-alive", "warmkeep", "/ak/hello", {}),
     ("c", "PHP-FPM, pm = static", "php", "/c/hello.php", {}),
     ("d", "fcgiwrap, C CGI binary", "fcgiwrap", "/d/hello",
      {"cpu_note": "fcgiwrap ignores SIGCHLD, so the CPU of its CGI "
@@ -66,7 +68,6 @@ ROWS = [
     ("g0", "warmcgi, 64 KiB JSON, no gzip", "warmx", "/g/json", {}),
     ("h", "warmcgi, 1 MiB POST echoed", "warmx", "/h/echo",
      {"post": 1 << 20}),
-    ("a-keep", "warmcgi, module, keep-alive", "warmkeep", "/ak/hello", {}),
     ("b-keep", "raw loop, keep-alive", "rawkeep", "/bk/hello", {}),
     ("mix", "warmcgi, 1 in 50 sleeps 10 ms", "warmmix", "/m/mix",
      {"slow": 50}),
@@ -729,10 +730,22 @@ def med(xs):
     return statistics.median(xs) if xs else None
 
 
+def paired(runs, base, key):
+    """Median over the rounds of run[key] / base[key] in the same round:
+    rows measured a few seconds apart share the machine's load of the
+    moment, so their ratio moves less than the ratio of medians."""
+    return med(r[key] / b[key] for r, b in zip(runs, base)
+               if r.get(key) is not None and b.get(key))
+
+
 def summarize(results):
     s = {}
+    base = results.get("b")
     for rid, runs in results.items():
         s[rid] = {
+            "vs_rps": paired(runs, base, "rps") if base else None,
+            "vs_p99": paired(runs, base, "p99_us") if base else None,
+            "vs_cpu": paired(runs, base, "backend_us") if base else None,
             "rps": med(r["rps"] for r in runs),
             "rps_min": min(r["rps"] for r in runs),
             "rps_max": max(r["rps"] for r in runs),
@@ -763,16 +776,13 @@ def table(s, rows, idle_rss):
             "p99 ms | p99 vs b | errors | backend us/req | vs b | "
             "nginx us/req | RSS KiB/worker idle, after load |")
     lines = [head, "|" + "---|" * 12]
+    # Ratios: the median of the per-round ratios (see paired()).
     for rid, desc, _, _, opt in rows:
         if rid not in s:
             continue
         star = "*" if "cpu_note" in opt else ""
         x = s[rid]
-        rr = x["rps"] / b["rps"] if b else None
-        pr = x["p99"] / b["p99"] if b else None
-        cr = (x["backend_us"] / b["backend_us"]
-              if b and x["backend_us"] is not None and b["backend_us"]
-              else None)
+        rr, pr, cr = x["vs_rps"], x["vs_p99"], x["vs_cpu"]
         rss = x["rss"]
         lines.append(
             "| %s | %s | %.0f (%.0f-%.0f) | %s | %.3f | %.3f | %s | %d | %s "
@@ -787,7 +797,7 @@ def table(s, rows, idle_rss):
     return "\n".join(lines)
 
 
-def targets(s, idle_rss):
+def targets(s, idle_rss, results):
     out = []
 
     def t(name, cond, detail):
@@ -798,16 +808,14 @@ def targets(s, idle_rss):
 
     if have("a", "b"):
         a, b = s["a"], s["b"]
-        t("(a)/(b) req/s >= 0.95", a["rps"] / b["rps"] >= 0.95,
-          "%.2f" % (a["rps"] / b["rps"]))
-        if a["backend_us"] and b["backend_us"]:
-            r = a["backend_us"] / b["backend_us"]
-            t("backend CPU/req (a) <= 1.3x (b)", r <= 1.3,
-              "%.1f vs %.1f us = %.2fx" % (a["backend_us"],
-                                           b["backend_us"], r))
-        t("p99 (a) <= 1.1x (b)", a["p99"] <= 1.1 * b["p99"],
-          "%.3f vs %.3f ms = %.2fx" % (a["p99"], b["p99"],
-                                       a["p99"] / b["p99"]))
+        t("(a)/(b) req/s >= 0.95", a["vs_rps"] >= 0.95,
+          "%.2f" % a["vs_rps"])
+        if a["vs_cpu"] is not None:
+            t("backend CPU/req (a) <= 1.3x (b)", a["vs_cpu"] <= 1.3,
+              "%.1f vs %.1f us, %.2fx" % (a["backend_us"],
+                                          b["backend_us"], a["vs_cpu"]))
+        t("p99 (a) <= 1.1x (b)", a["vs_p99"] <= 1.1,
+          "%.3f vs %.3f ms, %.2fx" % (a["p99"], b["p99"], a["vs_p99"]))
         ia, ib = idle_rss.get("a"), idle_rss.get("b")
         if ia and ib:
             t("idle worker RSS (a) <= (b) + 1 MiB", max(ia) <= max(ib) + 1024,
@@ -820,15 +828,14 @@ def targets(s, idle_rss):
         t("(e)/(d) >= 1.1", r >= 1.1, "%.2f" % r)
     if have("a-keep", "b"):
         k, b = s["a-keep"], s["b"]
-        r = k["rps"] / b["rps"]
-        t("(a-keep) >= 2.0x (b)", r >= 2.0, "%.2f" % r)
+        t("(a-keep) >= 2.0x (b)", k["vs_rps"] >= 2.0, "%.2f" % k["vs_rps"])
         t("(a-keep) no stall: 0 errors, p99 <= (b)'s",
-          k["errors"] == 0 and k["p99"] <= b["p99"],
-          "%d errors, p99 %.3f vs %.3f ms" % (k["errors"], k["p99"],
-                                              b["p99"]))
+          k["errors"] == 0 and k["vs_p99"] <= 1.0,
+          "%d errors, p99 %.3f vs %.3f ms, %.2fx" % (
+              k["errors"], k["p99"], b["p99"], k["vs_p99"]))
     for m, c in (("mix", 16), ("mix4", 4)):
         if have(m, m + "-keep"):
-            r = s[m + "-keep"]["rps"] / s[m]["rps"]
+            r = paired(results[m + "-keep"], results[m], "rps")
             t("slow/fast mix, %d connections: keep-alive not worse "
               "(>= 0.98x, noise)" % c, r >= 0.98,
               "%.0f vs %.0f req/s = %.2fx" % (s[m + "-keep"]["rps"],
@@ -1010,7 +1017,7 @@ def report(a, b, out):
                                      out["idle_rss"], out["sysc"])
     s = summarize(results)
     tab = table(s, rows, idle_rss)
-    tg = targets(s, idle_rss)
+    tg = targets(s, idle_rss, results)
     print(tab)
     print("\n".join(table_notes(rows)))
     print()
@@ -1048,6 +1055,7 @@ checks every row's answer before it measures.
 
 
 def write_results(a, b, out, tab, tg):
+    rows = out["rows"]
     now = datetime.datetime.now(datetime.timezone.utc)
     argv, skip = ["bench/run"], False
     for x in sys.argv[1:]:
@@ -1077,7 +1085,9 @@ def write_results(a, b, out, tab, tg):
         "- Load: `%s -s bench/wrk.lua URL` per row (wrk 4 corrects "
         "latencies for coordinated omission), rows interleaved (a b c ... "
         "a b c ...), %d rounds, medians; req/s shows min-max over the "
-        "rounds; a %d s warm-up per row first."
+        "rounds; a %d s warm-up per row first. Each \"vs b\" is the "
+        "median of the per-round ratios: rows measured seconds apart share "
+        "the machine's load of the moment."
         % (" ".join(wrk_argv(a, a.duration)), a.rounds, a.warmup),
         "- Backend CPU: utime+stime (and reaped children: CGI processes) "
         "of the backend's processes, from /proc, over the run, per request; "

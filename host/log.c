@@ -224,8 +224,10 @@ utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* 1 for the bytes a JSON string holds as they are: printable ASCII but
- * quote and backslash. */
+/*
+ * 1 for the bytes a JSON string holds as they are: printable ASCII but
+ * quote and backslash.
+ */
 static const unsigned char json_plain[256] = {
 	[0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7e] = 1
 };
@@ -508,8 +510,10 @@ log_access_fd(void)
 	return access_fd;
 }
 
-/* Formats the fields that identify this process, which every record
- * carries. Async-signal-safe. */
+/*
+ * Formats the fields that identify this process, which every record
+ * carries. Async-signal-safe.
+ */
 static void
 ident_build(void)
 {

@@ -242,8 +242,10 @@ fcgi_end(struct transport *t, const struct req *r)
 	int		 fast = !kept && w->body_done;
 	int		 watched;
 
-	/* The watchdog lets go (still watching the request's I/O if the
-	 * pipeline answered before starting the handler). */
+	/*
+	 * The watchdog lets go (it still watches the request's I/O if the
+	 * pipeline answered before starting the handler).
+	 */
 	watched = deadline_end() | r->watched;
 	/* The descriptor may be closed and its number reused now. */
 	t->conn_fd = -1;
