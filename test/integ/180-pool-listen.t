@@ -134,7 +134,7 @@ def test_listen_allow_closes_before_reading(c):
     # the backlog, read by nobody, until the worker accepts it.
     a, port = host_part(h.address)
     busy = threading.Thread(target=fcgi_from, args=(
-        c.net, 0, a, port, "/t/work?ms=1500", front(c, h, a)))
+        c.net, 0, a, port, "/t/work?ms=3000", front(c, h, a)))
     n_refused = len([r for r in h.app() if "refused a connection"
                      in r["message"]])
     n_pings = pings(h)

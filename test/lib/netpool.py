@@ -282,14 +282,14 @@ class Host:
         return records(self.access_log)
 
 
-def work_marks(host, kind):
+def work_marks(host, kind, full=False):
     """Test ids of the "work start"/"work end" records of a host, with the
-    time of each: {(method, id): time}."""
+    time of each: {(method, id): time}, or the record with full."""
     out = {}
     for r in host.app():
         m = r.get("message", "").split()
         if len(m) == 4 and m[0] == "work" and m[1] == kind:
-            out[(m[2], m[3])] = r["time"]
+            out[(m[2], m[3])] = r if full else r["time"]
     return out
 
 
