@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 
 from warmtest import (BUILD, WARMCGI, Cluster, Skip, eq, main, ok,
+                      public_build,
                       src, wait_for)
 
 UNITS = os.path.join(BUILD, "systemd")
@@ -65,10 +66,12 @@ def example_ini(d):
         text = f.read()
     text = text.replace("/run/warmcgi/", d + "/run/")
     text = text.replace("/var/log/warmcgi/", d + "/")
+    # The example drops to a user: it must reach the modules.
     text = text.replace("/usr/local/lib/warmcgi/hello.so",
-                        os.path.join(BUILD, "examples/hello/hello.so"))
+                        os.path.join(public_build(),
+                                     "examples/hello/hello.so"))
     text += ("\n[handler t]\nurl = /t/\nmodule = %s\n"
-             % os.path.join(BUILD, "test/handlers/testmod.so"))
+             % os.path.join(public_build(), "test/handlers/testmod.so"))
     if os.geteuid() != 0:
         text = re.sub(r"(?m)^(user|group|listen_group) = .*\n", "", text)
     return text

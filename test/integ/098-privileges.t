@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 
 from warmtest import (WARMCGI, Cluster, Skip, eq, free_port, main, ok,
+                      public_build,
                       wait_for)
 
 MOD = """
@@ -84,7 +85,7 @@ def test_workers_drop_to_user_and_group():
     need_root()
     uid, gid = nobody()
     c = Cluster("[app]\nworkers = 2\nuser = nobody\ngroup = nogroup\n" + MOD,
-                "drop").start()
+                "drop", build_dir=public_build()).start()
     try:
         i = ids(c)
         eq((i["uid"], i["euid"]), (str(uid), str(uid)))
@@ -119,7 +120,7 @@ def test_group_defaults_to_the_users_group():
     uid = pwd.getpwnam("nobody").pw_uid
     gid = pwd.getpwnam("nobody").pw_gid
     c = Cluster("[app]\nworkers = 1\nuser = nobody\n" + MOD,
-                "drop-user").start()
+                "drop-user", build_dir=public_build()).start()
     try:
         i = ids(c)
         eq((i["uid"], i["gid"]), (str(uid), str(gid)))

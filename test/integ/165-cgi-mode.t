@@ -14,7 +14,12 @@ import re
 import time
 
 from cgitest import SERVERS, app_ini, records
-from warmtest import BUILD, WARMCGI, Cluster, Skip, eq, main, ok, wait_for
+from warmtest import Cluster, Skip, eq, main, ok, public_build, wait_for
+
+# The web servers run warmcgi and its modules as their own user: use a
+# copy they can reach when the build tree is private.
+BUILD = public_build()
+WARMCGI = os.path.join(BUILD, "host", "warmcgi")
 
 APP = """[app]
 max_request_size = 2M

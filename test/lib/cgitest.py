@@ -18,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 
-from warmtest import WARMCGI, Response, Skip, wait_for
+from warmtest import WARMCGI, Response, Skip, public_build, wait_for
 
 
 def parse_http(raw):
@@ -103,7 +103,9 @@ def port_open(port):
 
 def app_ini(text, name="app.ini"):
     """Text of an app config that is its own CGI script."""
-    return "#!%s -c\n%s" % (WARMCGI, text)
+    # The web server runs it as its own user: a copy it can reach.
+    return "#!%s -c\n%s" % (os.path.join(public_build(), "host", "warmcgi"),
+                            text)
 
 
 class CGIServer:

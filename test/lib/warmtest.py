@@ -36,6 +36,54 @@ def build(path):
     return os.path.join(BUILD, path)
 
 
+def _reachable_by_others(path):
+    """True if every directory on the way to path lets others through."""
+    path = os.path.abspath(path)
+    while True:
+        if not os.stat(path).st_mode & 0o001:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
+_public = []
+
+
+def public_build():
+    """The build directory, or, when other users cannot reach it (a clone
+    under a private directory), a world-readable copy of its programs and
+    modules with the same layout. Tests whose workers drop to another user,
+    or whose CGI server runs warmcgi as www-data, use it."""
+    if _reachable_by_others(BUILD):
+        return BUILD
+    if _public:
+        return _public[0]
+    import atexit
+    d = tempfile.mkdtemp(prefix="warmcgi-public-build-")
+    os.chmod(d, 0o755)
+    for root, dirs, files in os.walk(BUILD):
+        rel = os.path.relpath(root, BUILD)
+        if rel.startswith(("build-", ".")) or "/.deps" in "/" + rel:
+            continue
+        for f in files:
+            src_path = os.path.join(root, f)
+            if not (f.endswith(".so") or os.access(src_path, os.X_OK)) or \
+                    f.endswith((".o", ".la", ".lo")) or \
+                    not os.path.isfile(src_path):
+                continue
+            dst = os.path.join(d, rel, f)
+            os.makedirs(os.path.dirname(dst), mode=0o755, exist_ok=True)
+            shutil.copy2(src_path, dst)
+            os.chmod(dst, 0o755)
+    for root, dirs, files in os.walk(d):
+        os.chmod(root, 0o755)
+    atexit.register(shutil.rmtree, d, True)
+    _public.append(d)
+    return d
+
+
 def src(path):
     return os.path.join(SRC, path)
 
@@ -143,7 +191,8 @@ class Cluster:
     """A temp dir with warmcgi and nginx in front of it."""
 
     def __init__(self, ini, name="t", nginx=True, nginx_extra="",
-                 location_extra="", workers_env=None, listen=None):
+                 location_extra="", workers_env=None, listen=None,
+                 build_dir=None):
         self.dir = tempfile.mkdtemp(prefix="warmcgi-%s-" % name)
         os.chmod(self.dir, 0o755)
         # listen: "127.0.0.1:PORT" for TCP; a unix socket by default.
@@ -159,13 +208,14 @@ class Cluster:
         self.proc = None
         self.nginx = None
         self.stderr_path = os.path.join(self.dir, "warmcgi.stderr")
+        self.build_dir = build_dir or BUILD
         self.write_ini(ini)
 
     def path(self, *p):
         return os.path.join(self.dir, *p)
 
     def write_ini(self, ini):
-        text = ini.format(dir=self.dir, build=BUILD, src=SRC)
+        text = ini.format(dir=self.dir, build=self.build_dir, src=SRC)
         head = ("[app]\nlisten = %s\nlog = %s\naccess_log = %s\n"
                 % (self.sock, self.app_log, self.access_log))
         # Tests run as root in CI: let the handlers run as root unless
