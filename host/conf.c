@@ -423,7 +423,7 @@ static const struct opt opts[] = {
 	{ "upstream_fail_timeout", NULL, OPT_SECONDS,
 	    C(upstream_fail_timeout_s), 1, 86400, 10, NULL },
 	{ "upstream_connect_timeout", NULL, OPT_DURATION,
-	    C(upstream_connect_timeout_ms), 1, 75000, 2000, NULL },
+	    C(upstream_connect_timeout_ms), 1, 75000, 500, NULL },
 	{ "log", NULL, OPT_LOG, C(log), 0, 0, 0, "-" },
 	{ "access_log", NULL, OPT_LOG, C(access_log), 0, 0, 0, "-" },
 	{ "request_timeout", "timeout", OPT_DURATION, L(request_timeout_ms),

@@ -95,7 +95,7 @@
 #define STORM_DELAY_MS	1000	/* first pause between starts in a storm */
 #define IDLE_WAIT_MS	60000
 #define SETTLE_POLL_MS	2	/* backlog checks while draining */
-#define SETTLE_MS	25	/* the backlog must stay empty so long: a
+#define SETTLE_MS	10	/* the backlog must stay empty so long: a
 				   handshake under way ends within it */
 #define DRAIN_TOGGLE	3	/* got_drain: a SIGUSR2 sent with kill() */
 

@@ -121,7 +121,7 @@ def test_generated_pool_config(p):
     ok("fastcgi_next_upstream error timeout;" in g, g)
     ok("non_idempotent" not in g.replace("non_idempotent is left out", ""),
        "POSTs are never sent twice")
-    ok("fastcgi_connect_timeout 2s;" in g, g)
+    ok("fastcgi_connect_timeout 500ms;" in g, g)
 
 
 def test_pool_config_from_upstream_servers(p):

@@ -510,7 +510,7 @@ pool_keys(void)
 	ASSERT_EQ(c->nupstreams, 0);
 	ASSERT_EQ(c->upstream_max_fails, 1);
 	ASSERT_EQ(c->upstream_fail_timeout_s, 10);
-	ASSERT_EQ(c->upstream_connect_timeout_ms, 2000);
+	ASSERT_EQ(c->upstream_connect_timeout_ms, 500);
 	conf_free(c);
 	c = load("[app]\nhost_name = web-2 (eu)\npid_file = w.pid\n"
 	    "upstream_servers = 10.0.0.1:9000 10.0.0.2:9000\n"
