@@ -39,6 +39,7 @@ static char	*app_path;		/* NULL for "-" */
 static char	*access_path;
 static char	 instance_id[INSTANCE_ID_LEN + 1];
 static char	 version[64];
+static char	 host[256];		/* "host" of every record */
 static int	 min_level = LOG_LEVEL_DEBUG;
 static pid_t	 pid;			/* cached: getpid() is a syscall */
 static __thread char record[RECORD_MAX];
@@ -492,6 +493,25 @@ log_set_instance(const char *id, const char *ver)
 }
 
 /*
+ * Sets the "host" field of every later record (host_name, by default the
+ * hostname). Until then records carry the hostname.
+ */
+void
+log_set_host(const char *name)
+{
+	snprintf(host, sizeof(host), "%s", name ? name : "");
+}
+
+/* The host field; the hostname if log_set_host() was not called. */
+static const char *
+host_field(void)
+{
+	if (host[0] == '\0' && gethostname(host, sizeof(host) - 1) == -1)
+		host[0] = '\0';
+	return host[0] ? host : NULL;
+}
+
+/*
  * Drops records below level (tests and --request use it for quiet output).
  */
 void
@@ -526,7 +546,7 @@ log_write_access(const char *p, size_t n)
 }
 
 /*
- * Starts an application log record in sb: time, level, pid, instance,
+ * Starts an application log record in sb: time, level, host, pid, instance,
  * version, request id and handler (NULL gives null). The caller appends
  * ',"message":...' and more fields, then "}\n". Async-signal-safe.
  */
@@ -538,7 +558,9 @@ log_record_begin(struct sb *sb, long long us, int level, const char *rid,
 	sb_time(sb, us);
 	sb_str(sb, ",\"level\":\"");
 	sb_str(sb, log_level_name(level));
-	sb_str(sb, "\",\"pid\":");
+	sb_str(sb, "\",\"host\":");
+	sb_jstr(sb, host_field());
+	sb_str(sb, ",\"pid\":");
 	sb_num(sb, (long long)(pid ? pid : getpid()));
 	sb_str(sb, ",\"instance_id\":");
 	sb_jstr(sb, instance_id[0] ? instance_id : NULL);
@@ -741,6 +763,8 @@ log_access(const struct req *r)
 	sb_init(&sb, record, sizeof(record) - 2);
 	sb_str(&sb, "{\"time\":");
 	sb_time(&sb, now);
+	sb_str(&sb, ",\"host\":");
+	sb_jstr(&sb, host_field());
 	sb_str(&sb, ",\"request_id\":");
 	sb_jstr(&sb, r->id);
 	sb_str(&sb, ",\"method\":");
