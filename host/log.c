@@ -48,9 +48,10 @@ static char	*app_path;		/* NULL for "-" */
 static char	*access_path;
 static char	 instance_id[INSTANCE_ID_LEN + 1];
 static char	 version[64];
+static char	 host[256];		/* "host" of every record */
 static int	 min_level = LOG_LEVEL_DEBUG;
 static pid_t	 pid;			/* cached: getpid() is a syscall */
-static char	 ident[160];		/* ,"pid":..,"instance_id":..,"version":.. */
+static char	 ident[512];		/* ,"host":..,"pid":..,"instance_id":.. */
 static size_t	 ident_len;		/* 0: not built yet */
 static __thread char record[RECORD_MAX];
 static char	 prepared[RECORD_MAX];	/* log_access_prepare()'s record */
@@ -510,6 +511,15 @@ log_access_fd(void)
 	return access_fd;
 }
 
+/* The host field; the hostname if log_set_host() was not called. */
+static const char *
+host_field(void)
+{
+	if (host[0] == '\0' && gethostname(host, sizeof(host) - 1) == -1)
+		host[0] = '\0';
+	return host[0] ? host : NULL;
+}
+
 /*
  * Formats the fields that identify this process, which every record
  * carries. Async-signal-safe.
@@ -520,6 +530,8 @@ ident_build(void)
 	struct sb	 id;
 
 	sb_init(&id, ident, sizeof(ident));
+	sb_str(&id, ",\"host\":");
+	sb_jstr(&id, host_field());
 	sb_str(&id, ",\"pid\":");
 	sb_num(&id, (long long)(pid ? pid : getpid()));
 	sb_str(&id, ",\"instance_id\":");
@@ -549,6 +561,17 @@ log_set_instance(const char *id, const char *ver)
 	snprintf(version, sizeof(version), "%s", ver ? ver : "");
 	ident_len = 0;
 	ident_build();
+}
+
+/*
+ * Sets the "host" field of every later record (host_name, by default the
+ * hostname). Until then records carry the hostname.
+ */
+void
+log_set_host(const char *name)
+{
+	snprintf(host, sizeof(host), "%s", name ? name : "");
+	ident_len = 0;
 }
 
 /*
@@ -673,7 +696,7 @@ put_access(const char *p, size_t n)
 }
 
 /*
- * Starts an application log record in sb: time, level, pid, instance,
+ * Starts an application log record in sb: time, level, host, pid, instance,
  * version, request id and handler (NULL gives null). The caller appends
  * ',"message":...' and more fields, then "}\n". Async-signal-safe.
  */

@@ -50,6 +50,7 @@ void	 log_close(void);
 int	 log_app_fd(void);
 int	 log_access_fd(void);
 void	 log_set_instance(const char *, const char *);
+void	 log_set_host(const char *);
 void	 log_set_min_level(int);
 
 void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -16,6 +16,15 @@
  * Stopping (control pipe readable or closed, SIGTERM, SIGINT, SIGQUIT, or
  * the master dying: PR_SET_PDEATHSIG) happens between requests: the
  * request in progress always finishes. SIGUSR1 reopens the logs.
+ *
+ * Draining (master.c, drain.c): once the master has ended the listening
+ * state of a TCP socket, accept4() fails with EINVAL and the worker takes
+ * the socket out of its epoll set (it would be readable for ever);
+ * SIGUSR2 tells it to read the scoreboard's draining flag: while it is
+ * set, no connection is kept alive and the idle ones are closed (nginx
+ * must open new connections, which are refused); when it is cleared, the
+ * socket goes back into the epoll set. A worker that stops while the host
+ * drains first takes what is left in the backlog, which nothing can join.
  */
 #include <sys/epoll.h>
 #include <sys/prctl.h>
@@ -73,6 +82,8 @@ struct worker {
 	int		 statm_fd;	/* /proc/self/statm, or -1 */
 	int		 over_memory;	/* RSS past max_worker_memory */
 	long long	 refused;	/* connections refused (listen_allow) */
+	int		 listening;	/* listen_fd is in the epoll set */
+	int		 draining;	/* the host drains: keep no connection */
 };
 
 static int
@@ -238,7 +249,7 @@ fcgi_end(struct transport *t, const struct req *r)
 	struct worker	*w = t->ctx;
 	int		 fd = t->conn_fd;
 	int		 kept = w->req.keepConnection && w->body_done &&
-			    !w->stopping && keep_room(w, fd);
+			    !w->stopping && !w->draining && keep_room(w, fd);
 	int		 fast = !kept && w->body_done;
 	int		 watched;
 
@@ -352,6 +363,43 @@ refuse(struct worker *w, int fd, const struct sockaddr_storage *ss,
 	}
 }
 
+/* Takes the listening socket out of the epoll set: it no longer listens. */
+static void
+unlisten(struct worker *w)
+{
+	if (!w->listening)
+		return;
+	if (epoll_ctl(w->ep, EPOLL_CTL_DEL, w->a->listen_fd, NULL) == -1)
+		log_warn("epoll_ctl: listening socket");
+	w->listening = 0;
+}
+
+/*
+ * Accepts one connection; closes it at once if its peer is not in
+ * listen_allow. Returns its descriptor, or -1: errno is accept4()'s, or
+ * 0 after a refusal.
+ */
+static int
+take(struct worker *w)
+{
+	struct sockaddr_storage ss;
+	socklen_t	 sl = sizeof(ss);
+	int		 fd;
+
+	fd = accept4(w->a->listen_fd, (struct sockaddr *)&ss, &sl,
+	    SOCK_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (w->a->listen_allow != NULL && ss.ss_family != AF_UNIX &&
+	    !acl_match_sockaddr(w->a->listen_allow, (struct sockaddr *)&ss,
+	    sl)) {
+		refuse(w, fd, &ss, sl);
+		errno = 0;
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * Accepts and serves connections while there are any. With no idle kept
  * connection to look after, the next accept4() comes before another
@@ -362,25 +410,18 @@ refuse(struct worker *w, int fd, const struct sockaddr_storage *ss,
 static void
 accept_loop(struct worker *w)
 {
-	struct sockaddr_storage ss;
-	socklen_t	 sl;
-	int		 fd, n = 0;
+	int	 fd, n = 0;
 
 	do {
-		sl = sizeof(ss);
-		fd = accept4(w->a->listen_fd, (struct sockaddr *)&ss, &sl,
-		    SOCK_CLOEXEC);
-		if (fd == -1) {
-			if (errno != EAGAIN && errno != EINTR &&
+		if ((fd = take(w)) == -1) {
+			if (errno == 0)
+				continue;	/* refused */
+			if (errno == EINVAL)
+				unlisten(w);	/* drained */
+			else if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
 				log_warn("accept");
 			return;
-		}
-		if (w->a->listen_allow != NULL && ss.ss_family != AF_UNIX &&
-		    !acl_match_sockaddr(w->a->listen_allow,
-		    (struct sockaddr *)&ss, sl)) {
-			refuse(w, fd, &ss, sl);
-			continue;
 		}
 		serve(w, fd);
 	} while (++n < ACCEPT_BATCH && w->nkept == 0 && !w->stopping &&
@@ -396,6 +437,25 @@ recycle_due(const struct worker *w)
 	    w->served >= (unsigned long long)w->max_requests);
 }
 
+static void	 close_kept(struct worker *);
+
+/*
+ * SIGUSR2 from the master: the host drains (close the idle kept
+ * connections, keep no more) or serves again (listen again).
+ */
+static void
+drain_changed(struct worker *w)
+{
+	w->draining = atomic_load(&w->a->sb->pool->draining);
+	if (w->draining) {
+		close_kept(w);
+		return;
+	}
+	if (!w->listening && epoll_add(w, w->a->listen_fd, EPOLLIN |
+	    EPOLLEXCLUSIVE, TAG_LISTEN) == 0)
+		w->listening = 1;
+}
+
 static void
 on_signal(struct worker *w)
 {
@@ -406,10 +466,30 @@ on_signal(struct worker *w)
 			log_flush(1);
 			if (log_reopen() == -1)
 				log_warn("reopening the logs");
+		} else if (si.ssi_signo == SIGUSR2) {
+			drain_changed(w);
 		} else if (si.ssi_signo != SIGHUP) {
 			w->stopping = 1;
 		}
 	}
+}
+
+/*
+ * A worker stopping while the host drains serves what is left in the
+ * backlog: no new connection can join it, and it would be reset once the
+ * last process holding the socket is gone.
+ */
+static void
+take_backlog(struct worker *w)
+{
+	int	 fd;
+
+	if (!w->listening || !atomic_load(&w->a->sb->pool->draining))
+		return;
+	while ((fd = take(w)) != -1 || errno == 0 || errno == EINTR ||
+	    errno == ECONNABORTED)
+		if (fd != -1)
+			serve(w, fd);
 }
 
 /* Closes every idle kept connection (the worker is stopping). */
@@ -515,6 +595,8 @@ setup(struct worker *w)
 		log_error("epoll");
 		return -1;
 	}
+	w->listening = 1;
+	w->draining = atomic_load(&w->a->sb->pool->draining);
 	if (FCGX_InitRequest(&w->req, w->a->listen_fd, 0) != 0) {
 		log_errorx("FCGX_InitRequest failed");
 		return -1;
@@ -611,6 +693,7 @@ worker_run(const struct worker_args *a)
 			w.stopping = 1;
 	}
 	close_kept(&w);
+	take_backlog(&w);
 	log_flush(1);
 	if (recycle_due(&w)) {
 		log_debug("worker recycled after %lu requests", w.served);
