@@ -70,6 +70,12 @@ struct buf;
 void	 log_stderr_feed(struct req *, struct buf *, const char *, size_t);
 void	 log_stderr_flush(struct req *, struct buf *);
 void	 log_access(const struct req *);
+void	 log_access_prepare(const struct req *);
+void	 log_access_commit(void);
+void	 log_access_now(const struct req *);
+void	 log_batch_access(int);
+int	 log_pending(void);
+void	 log_flush(int);
 void	 log_record_begin(struct sb *, long long, int, const char *,
 	    const char *);
 void	 log_write_app(const char *, size_t);

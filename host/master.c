@@ -1190,6 +1190,7 @@ init(struct master *m, struct conf *conf, int listen_fd, int own_socket)
 		exit(1);
 	}
 	buf_free(&errors);
+	crash_preload();
 	publish(m);
 }
 

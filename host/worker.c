@@ -60,6 +60,8 @@
 #define TAG_SIG		0xfffffffdu
 #define BODY_KEEP	(4 << 20)
 #define ACCEPT_BATCH	32	/* accepts between two epoll_wait() */
+#define LOG_FLUSH_MS	5	/* idle time before access records go out */
+#define MAX_KEPT	64	/* kept connections per worker; more are closed */
 
 struct worker {
 	const struct worker_args *a;
@@ -217,24 +219,48 @@ unkeep(struct worker *w, int fd, int still_open)
 	w->nkept--;
 }
 
+/* Returns 1 if fd is a kept connection already, or one more fits. */
+static int
+keep_room(const struct worker *w, int fd)
+{
+	return ((size_t)fd < w->ngen && w->gen[fd] != 0) ||
+	    w->nkept < MAX_KEPT;
+}
+
 /*
- * Ends the request on fd: FCGX_Finish_r() sends the end of the stream and
- * FCGI_END_REQUEST. A connection nginx keeps alive goes back into the
- * epoll set. Otherwise, when the request was read to its end, a plain
- * close() is enough: nothing unread can make the kernel reset the
- * connection and lose the response, so libfcgi's lingering close
- * (shutdown, then waiting up to 2 s for nginx's EOF: three more system
- * calls) is kept for requests whose body was left unread. If the
+ * Ends the request (the transport's end callback, called by the pipeline
+ * before it writes the access record): FCGX_Finish_r() sends the end of
+ * the stream and FCGI_END_REQUEST. A connection nginx keeps alive goes
+ * back into the epoll set, up to MAX_KEPT per worker: beyond that it is
+ * closed (nginx then drops it from its cache), so that the descriptors
+ * of idle connections stay bounded whatever nginx's keepalive says (the
+ * upstream block --nginx writes stays below workers x MAX_KEPT with up
+ * to 4 nginx worker processes). Otherwise, when the request was read to
+ * its end, a plain close() is enough: nothing unread can make the kernel
+ * reset the connection and lose the response, so libfcgi's lingering
+ * close (shutdown, then waiting up to 2 s for nginx's EOF: three more
+ * system calls) is kept for requests whose body was left unread. If the
  * watchdog may be polling the connection (watched), its poll holds the
  * socket open past our close(): shutdown() then closes it at once.
  */
 static void
-finish(struct worker *w, int fd, int watched)
+fcgi_end(struct transport *t, const struct req *r)
 {
-	int	 kept = w->req.keepConnection && w->body_done && !w->stopping &&
-		    !w->draining;
-	int	 fast = !kept && w->body_done;
+	struct worker	*w = t->ctx;
+	int		 fd = t->conn_fd;
+	int		 kept = w->req.keepConnection && w->body_done &&
+			    !w->stopping && !w->draining && keep_room(w, fd);
+	int		 fast = !kept && w->body_done;
+	int		 watched;
 
+	/*
+	 * The watchdog lets go (it still watches the request's I/O if the
+	 * pipeline answered before starting the handler).
+	 */
+	watched = deadline_end() | r->watched;
+	/* The descriptor may be closed and its number reused now. */
+	t->conn_fd = -1;
+	t->emergency_fd = -1;
 	if (!kept)
 		unkeep(w, fd, 1);
 	w->req.keepConnection = kept || fast;
@@ -313,9 +339,7 @@ serve(struct worker *w, int fd)
 	w->t.fcgi_request_id = w->req.requestId;
 	w->body_done = 0;
 	pipeline_serve(w->a->pl, &r);
-	deadline_end();
 	w->served++;
-	finish(w, fd, r.watched);
 	if (w->statm_fd != -1)
 		check_memory(w);
 }
@@ -439,6 +463,7 @@ on_signal(struct worker *w)
 
 	while (read(w->sig_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1) {
+			log_flush(1);
 			if (log_reopen() == -1)
 				log_warn("reopening the logs");
 		} else if (si.ssi_signo == SIGUSR2) {
@@ -581,6 +606,7 @@ setup(struct worker *w)
 	w->t.flush = fcgi_flush;
 	w->t.abort = fcgi_abort;
 	w->t.read_body = fcgi_read_body;
+	w->t.end = fcgi_end;
 	w->t.ctx = w;
 	w->io_timeout_ms = pipeline_conf(w->a->pl)->io_timeout_ms;
 	buf_init(&w->body);
@@ -590,6 +616,7 @@ setup(struct worker *w)
 	    -1)
 		log_warn("/proc/self/statm: max_worker_memory is not checked");
 	w->max_requests = jittered(w->a->max_requests);
+	log_batch_access(1);
 	return 0;
 }
 
@@ -641,7 +668,16 @@ worker_run(const struct worker_args *a)
 	announce(&w);
 	log_debug("worker started");
 	while (!w.stopping) {
-		n = epoll_wait(w.ep, evs, MAX_EVENTS, -1);
+		/*
+		 * Access records gathered under load are written when no
+		 * work came for LOG_FLUSH_MS, before sleeping for longer.
+		 */
+		n = epoll_wait(w.ep, evs, MAX_EVENTS,
+		    log_pending() ? LOG_FLUSH_MS : -1);
+		if (n == 0) {
+			log_flush(1);
+			continue;
+		}
 		if (n == -1 && errno != EINTR) {
 			log_error("epoll_wait");
 			break;
@@ -658,6 +694,7 @@ worker_run(const struct worker_args *a)
 	}
 	close_kept(&w);
 	take_backlog(&w);
+	log_flush(1);
 	if (recycle_due(&w)) {
 		log_debug("worker recycled after %lu requests", w.served);
 		_exit(WORKER_EXIT_RECYCLED);

@@ -8,6 +8,7 @@ WARMCGI_RUN_DEPS="nginx"
 WARMCGI_TEST_DEPS="python3 libfcgi-bin curl libcurl4-openssl-dev
 lighttpd apache2-bin busybox git cgit groff-base man-db iproute2
 apache2-utils jq"
+WARMCGI_BENCH_DEPS="python3 wrk php-fpm fcgiwrap strace valgrind"
 
 warmcgi_install() {
 	missing=

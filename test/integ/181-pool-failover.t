@@ -93,7 +93,9 @@ def in_flight(host, load=None):
 def fresh_post(host, load):
     """A POST of load in flight on host that started within 100 ms."""
     starts = work_marks(host, "start")
-    return [k for k in in_flight(host, load) if k[0] == "POST" and
+    ends = work_marks(host, "end")
+    return [k for k in set(starts) - set(ends)
+            if k[1].startswith(load.tag) and k[0] == "POST" and
             time.time() - epoch(starts[k]) < 0.1]
 
 
