@@ -396,6 +396,7 @@ cgi_config(int argc, char **argv)
 static void
 cgi_logs(const struct conf *c)
 {
+	log_set_host(c->host_name);
 	if (log_open(c->log, c->access_log) == 0)
 		return;
 	if (log_open("-", "-") == 0)

@@ -8,6 +8,8 @@
  */
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -212,6 +214,114 @@ conf_parse_header(const char *s, struct conf_header *out)
 }
 
 /*
+ * Checks one address of a FastCGI server as nginx's upstream takes it:
+ * HOST:PORT (an IPv4 address or a DNS name), [IPV6]:PORT, or
+ * unix:/absolute/path. Returns NULL, or an error message.
+ */
+const char *
+conf_parse_server(const char *s)
+{
+	char		 host[256], a6[16];
+	const char	*colon, *p;
+	long long	 port;
+	size_t		 n;
+
+	if (strncmp(s, "unix:", 5) == 0) {
+		if (s[5] != '/')
+			return "unix: takes an absolute path";
+		if (strlen(s + 5) >= 108)
+			return "unix socket path longer than 107 bytes";
+		for (p = s + 5; *p != '\0'; p++)
+			if ((unsigned char)*p <= ' ' ||
+			    strchr(";{}\"'", *p) != NULL)
+				return "unix: path holds a space or one of "
+				    ";{}\"'";
+		return NULL;
+	}
+	if ((colon = strrchr(s, ':')) == NULL || colon == s ||
+	    conf_parse_int(colon + 1, &port) != NULL || port < 1 ||
+	    port > 65535)
+		return "expected HOST:PORT, [IPV6]:PORT or unix:/path";
+	n = (size_t)(colon - s);
+	if (n >= sizeof(host))
+		return "host name too long";
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (host[0] == '[') {
+		if (n < 3 || host[n - 1] != ']')
+			return "expected [IPV6]:PORT";
+		host[n - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, a6) != 1)
+			return "not an IPv6 address";
+		return NULL;
+	}
+	if (strchr(host, ':') != NULL)
+		return "an IPv6 address goes in brackets: [IPV6]:PORT";
+	for (p = host; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
+			return "a host is an IPv4 address or a DNS name";
+	return NULL;
+}
+
+/*
+ * Frees a list of n strings, as conf_parse_servers() makes them.
+ */
+void
+conf_free_servers(char **list, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/*
+ * Parses a list of FastCGI servers (upstream_servers) separated by spaces
+ * or commas, each as conf_parse_server() takes it, none twice. Returns
+ * NULL and sets *out to a malloc'ed array of n malloc'ed strings (release
+ * with conf_free_servers()), or an error message (nothing to free).
+ */
+const char *
+conf_parse_servers(const char *text, char ***out, size_t *n)
+{
+	static char	 msg[400];
+	char		**list = NULL, **l, *one;
+	const char	*err, *s = text;
+	size_t		 len, i, count = 0;
+
+	for (;;) {
+		s += strspn(s, " \t,");
+		if (*s == '\0')
+			break;
+		len = strcspn(s, " \t,");
+		if ((one = strndup(s, len)) == NULL ||
+		    (l = reallocarray(list, count + 1, sizeof(*l))) == NULL) {
+			free(one);
+			conf_free_servers(list, count);
+			return "out of memory";
+		}
+		list = l;
+		list[count++] = one;
+		s += len;
+		err = conf_parse_server(one);
+		for (i = 0; err == NULL && i + 1 < count; i++)
+			if (strcmp(list[i], one) == 0)
+				err = "given twice";
+		if (err != NULL) {
+			snprintf(msg, sizeof(msg), "%.200s: %s", one, err);
+			conf_free_servers(list, count);
+			return msg;
+		}
+	}
+	if (count == 0)
+		return "expected one or more HOST:PORT";
+	*out = list;
+	*n = count;
+	return NULL;
+}
+
+/*
  * Returns 1 for a handler that serves files itself (static_dir or
  * static_files).
  */
@@ -234,6 +344,7 @@ enum opt_type {
 	OPT_STRING,
 	OPT_VERSION,
 	OPT_LOG,
+	OPT_PATH,		/* a file path, made absolute */
 	OPT_LISTEN,
 	OPT_URL,
 	OPT_TARGET
@@ -303,6 +414,16 @@ static const struct opt opts[] = {
 	    10000, NULL },
 	{ "hsts", NULL, OPT_STRING, C(hsts), 0, 0, 0, "" },
 	{ "compress_level", NULL, OPT_INT, C(compress_level), 1, 9, 1, NULL },
+	{ "host_name", NULL, OPT_STRING, C(host_name), 0, 0, 0, NULL },
+	{ "pid_file", NULL, OPT_PATH, C(pid_file), 0, 0, 0, NULL },
+	{ "upstream_servers", NULL, OPT_STRING, C(upstream_text), 0, 0, 0,
+	    NULL },
+	{ "upstream_max_fails", NULL, OPT_INT, C(upstream_max_fails), 0, 1000,
+	    1, NULL },
+	{ "upstream_fail_timeout", NULL, OPT_SECONDS,
+	    C(upstream_fail_timeout_s), 1, 86400, 10, NULL },
+	{ "upstream_connect_timeout", NULL, OPT_DURATION,
+	    C(upstream_connect_timeout_ms), 1, 75000, 500, NULL },
 	{ "log", NULL, OPT_LOG, C(log), 0, 0, 0, "-" },
 	{ "access_log", NULL, OPT_LOG, C(access_log), 0, 0, 0, "-" },
 	{ "request_timeout", "timeout", OPT_DURATION, L(request_timeout_ms),
@@ -651,6 +772,11 @@ set_value(struct parse *p, const struct opt *o, char *dst, const char *value)
 			return "expected - (stderr) or a file path";
 		str = strcmp(value, "-") == 0 ? strdup(value) :
 		    abs_path(p->c, value);
+		break;
+	case OPT_PATH:
+		if (*value == '\0')
+			return "expected a file path";
+		str = abs_path(p->c, value);
 		break;
 	case OPT_LISTEN:
 	case OPT_URL:
@@ -1236,6 +1362,47 @@ add_builtin(struct parse *p, enum handler_kind kind, const char *name,
 		perr(p, 0, "out of memory");
 }
 
+/*
+ * The keys of a host in a pool: host_name (the hostname by default),
+ * pid_file (its directory must exist), upstream_servers.
+ */
+static void
+validate_scale(struct parse *p)
+{
+	struct conf	*c = p->c;
+	const char	*err, *s;
+	char		 name[256], *slash;
+	struct stat	 st;
+
+	if (c->host_name == NULL) {
+		if (gethostname(name, sizeof(name)) == -1)
+			snprintf(name, sizeof(name), "localhost");
+		name[sizeof(name) - 1] = '\0';
+		c->host_name = strdup(name);
+	}
+	if (c->host_name != NULL && *c->host_name == '\0')
+		perr(p, app_line(p, "host_name"), "host_name: must not be "
+		    "empty");
+	for (s = c->host_name; s != NULL && *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+			perr(p, app_line(p, "host_name"), "host_name: control "
+			    "character");
+			break;
+		}
+	if (c->upstream_text != NULL && (err = conf_parse_servers(
+	    c->upstream_text, &c->upstreams, &c->nupstreams)) != NULL)
+		perr(p, app_line(p, "upstream_servers"), "upstream_servers: %s",
+		    err);
+	if (c->pid_file != NULL && (slash = strrchr(c->pid_file, '/')) !=
+	    NULL && slash != c->pid_file) {
+		*slash = '\0';
+		if (stat(c->pid_file, &st) == -1 || !S_ISDIR(st.st_mode))
+			perr(p, app_line(p, "pid_file"), "pid_file: directory "
+			    "%s does not exist", c->pid_file);
+		*slash = '/';
+	}
+}
+
 static void
 validate(struct parse *p)
 {
@@ -1244,6 +1411,7 @@ validate(struct parse *p)
 
 	validate_listen(p);
 	validate_pool(p);
+	validate_scale(p);
 	validate_users(p);
 	validate_acl(p, "status_allow", c->status_allow_text,
 	    &c->status_allow);
@@ -1408,6 +1576,7 @@ conf_free(struct conf *c)
 	free(c->env);
 	acl_free(c->status_allow);
 	acl_free(c->listen_allow);
+	conf_free_servers(c->upstreams, c->nupstreams);
 	free(c->handlers);
 	free(c->file);
 	free(c->dir);

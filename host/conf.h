@@ -136,6 +136,14 @@ struct conf {
 	long long	 preload;
 	char		*hsts;		/* Strict-Transport-Security value */
 	long long	 compress_level;
+	char		*host_name;	/* "host" of log records */
+	char		*pid_file;	/* absolute path, or NULL */
+	char		*upstream_text;	/* upstream_servers as written */
+	char		**upstreams;	/* --nginx: the pool's servers */
+	size_t		 nupstreams;
+	long long	 upstream_max_fails;	/* nginx server max_fails */
+	long long	 upstream_fail_timeout_s; /* and fail_timeout */
+	long long	 upstream_connect_timeout_ms; /* fastcgi_connect_... */
 	char		*log;		/* "-" or absolute path */
 	char		*access_log;
 	struct limits	 limits;	/* [app] values */
@@ -150,6 +158,9 @@ const char	*conf_parse_duration_ms(const char *, long long *);
 const char	*conf_parse_bool(const char *, long long *);
 const char	*conf_parse_int(const char *, long long *);
 const char	*conf_parse_header(const char *, struct conf_header *);
+const char	*conf_parse_server(const char *);
+const char	*conf_parse_servers(const char *, char ***, size_t *);
+void		 conf_free_servers(char **, size_t);
 int		 conf_is_static(const struct handler *);
 int		 conf_load(const char *, struct conf **, struct buf *);
 int		 conf_load_string(const char *, const char *, const char *,

@@ -154,7 +154,9 @@ log_failure(struct req *r, const char *msg, int sig, void *const *bt,
 	sb_mem(&sb, "}\n", 2);
 	log_write_app(sb.p, sb.len);
 	if (r != NULL)
-		log_access(r);
+		log_access_now(r);
+	else
+		log_flush(0);
 }
 
 static void
@@ -220,6 +222,26 @@ void
 crash_set_exit(int status)
 {
 	exit_status = status;
+}
+
+/*
+ * Makes backtrace() usable in a signal handler: glibc loads libgcc_s
+ * with dlopen at the first call, which a signal handler must not do. The
+ * master calls it before forking, so that workers inherit the library
+ * loaded but never touch its pages unless they crash (an idle worker
+ * stays smaller); a later call in the same process, or in a child, does
+ * nothing.
+ */
+void
+crash_preload(void)
+{
+	static int	 done;
+	void		*frames[2];
+
+	if (done)
+		return;
+	backtrace(frames, 2);
+	done = 1;
 }
 
 /*

@@ -15,6 +15,7 @@
 
 int		 crash_init(const char *, size_t);
 int		 crash_altstack(void);
+void		 crash_preload(void);
 void		 crash_format_backtrace(struct sb *, void *const *, int, int);
 void		 crash_hard_deadline(void) __attribute__((noreturn));
 void		 crash_set_exit(int);

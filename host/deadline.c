@@ -14,7 +14,9 @@
  *   master starts a new one. Stuck code cannot be unwound safely;
  * - once the request is older than WATCH_AFTER_MS, polls the connection
  *   for POLLRDHUP: nginx closes it when the client goes away (it never
- *   sends FCGI_ABORT_REQUEST), and the request becomes WC_CANCELED.
+ *   sends FCGI_ABORT_REQUEST), and the request becomes WC_CANCELED. It
+ *   also writes the access records the worker gathered under load
+ *   (log.c), so that a long request does not hold them back.
  *
  * - with slowlog_timeout, once a module has run that long, records and
  *   logs its backtrace too, through a capture signal (installed with
@@ -298,6 +300,7 @@ struct watch {
 	int		 cancel_fired;
 	int		 slow_done;	/* slow log backtrace taken */
 	int		 io_cut;	/* stalled front end cut off */
+	int		 flushed;	/* gathered access records written */
 };
 
 /*
@@ -368,6 +371,11 @@ check(struct watch *w, unsigned seq, long long now, int *watch_fd)
 		else if (start + WATCH_AFTER_MS < next)
 			next = start + WATCH_AFTER_MS;
 	}
+	if (!w->flushed && now >= start + WATCH_AFTER_MS) {
+		/* Earlier requests' records wait no longer. */
+		log_flush(0);
+		w->flushed = 1;
+	}
 	/*
 	 * Only a poll on the connection may sleep long (it wakes when the
 	 * connection closes); a blind sleep could miss the start of the
@@ -430,7 +438,6 @@ deadline_init(void)
 	pthread_attr_t	 attr;
 	pthread_t	 t;
 	sigset_t	 all, old;
-	void		*frames[2];
 	const char	*tick;
 	int		 rc;
 
@@ -442,7 +449,7 @@ deadline_init(void)
 	dl.done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (dl.wake_efd == -1 || dl.done_efd == -1)
 		return -1;
-	backtrace(frames, 2);	/* loads libgcc_s now, not in a signal */
+	crash_preload();	/* libgcc_s now, not in a signal */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_deadline_signal;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;	/* no SA_RESTART */

@@ -9,7 +9,9 @@
  *
  * Compression reuses one deflate stream per process (deflateReset costs
  * about 1.5 us; deflateInit2 per response costs 19 page faults, see
- * shared/notes). Runs in the serving thread.
+ * shared/notes). The stream is created by the first response compressed:
+ * its 256 KiB of state, and the pages of zlib's code, stay out of the
+ * memory of workers that never compress. Runs in the serving thread.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -23,7 +25,8 @@
 
 struct gzip {
 	z_stream	 zs;
-	int		 ready;
+	int		 level;		/* 1-9 */
+	int		 ready;		/* zs is initialized */
 };
 
 /* Parses a q-value ("0.5"); returns it times 1000. */
@@ -153,8 +156,8 @@ int
 gzip_varies(const struct gzip_facts *f)
 {
 	return f->enabled && !f->encoded && has_body(f->status) &&
-	    f->body_len > 0 && gzip_type_ok(f->content_type,
-	    f->content_type_len) && f->body_len >= f->min_len;
+	    f->body_len > 0 && f->body_len >= f->min_len &&
+	    gzip_type_ok(f->content_type, f->content_type_len);
 }
 
 /*
@@ -200,8 +203,9 @@ gzip_vary_has(const char *v, size_t n, const char *name)
 }
 
 /*
- * Creates the process's deflate state at level (1-9). Returns NULL when
- * out of memory.
+ * Creates the process's compressor at level (1-9); the deflate stream
+ * itself comes with the first gzip_compress(). Returns NULL when out of
+ * memory.
  */
 struct gzip *
 gzip_new(int level)
@@ -210,12 +214,7 @@ gzip_new(int level)
 
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return NULL;
-	if (deflateInit2(&g->zs, level, Z_DEFLATED, 15 + 16, 8,
-	    Z_DEFAULT_STRATEGY) != Z_OK) {
-		free(g);
-		return NULL;
-	}
-	g->ready = 1;
+	g->level = level;
 	return g;
 }
 
@@ -230,8 +229,14 @@ gzip_compress(struct gzip *g, const char *in, size_t len, struct buf *out)
 	int	 rc;
 
 	buf_reset(out);
-	if (deflateReset(&g->zs) != Z_OK)
+	if (!g->ready) {
+		if (deflateInit2(&g->zs, g->level, Z_DEFLATED, 15 + 16, 8,
+		    Z_DEFAULT_STRATEGY) != Z_OK)
+			return -1;
+		g->ready = 1;
+	} else if (deflateReset(&g->zs) != Z_OK) {
 		return -1;
+	}
 	bound = deflateBound(&g->zs, (uLong)len);
 	if (buf_reserve(out, bound) == -1)
 		return -1;

@@ -50,6 +50,7 @@ void	 log_close(void);
 int	 log_app_fd(void);
 int	 log_access_fd(void);
 void	 log_set_instance(const char *, const char *);
+void	 log_set_host(const char *);
 void	 log_set_min_level(int);
 
 void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -69,6 +70,12 @@ struct buf;
 void	 log_stderr_feed(struct req *, struct buf *, const char *, size_t);
 void	 log_stderr_flush(struct req *, struct buf *);
 void	 log_access(const struct req *);
+void	 log_access_prepare(const struct req *);
+void	 log_access_commit(void);
+void	 log_access_now(const struct req *);
+void	 log_batch_access(int);
+int	 log_pending(void);
+void	 log_flush(int);
 void	 log_record_begin(struct sb *, long long, int, const char *,
 	    const char *);
 void	 log_write_app(const char *, size_t);

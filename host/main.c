@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "conf.h"
+#include "drain.h"
 #include "log.h"
 #include "master.h"
 #include "module.h"
@@ -31,8 +32,13 @@ usage(void)
 	fprintf(stderr,
 	    "usage: warmcgi [-c FILE]          run in the foreground\n"
 	    "       warmcgi -t [-c FILE]       check the configuration\n"
-	    "       warmcgi --nginx [-c FILE] [--nginx-listen ADDR]\n"
+	    "       warmcgi --nginx [-c FILE] [--nginx-listen ADDR] "
+	    "[--upstream HOST:PORT]...\n"
 	    "                                  print an nginx server block\n"
+	    "       warmcgi --drain [-c FILE]  refuse new connections, finish "
+	    "the requests\n"
+	    "       warmcgi --undrain [-c FILE]\n"
+	    "                                  accept connections again\n"
 	    "       warmcgi --request 'METHOD /path?query' [-H 'Name: value']"
 	    "...\n"
 	    "               [--data @FILE|-|TEXT] [-c FILE]\n"
@@ -42,15 +48,40 @@ usage(void)
 	exit(2);
 }
 
-/* Loads the config and checks its modules; prints every problem. */
+/*
+ * --upstream HOST:PORT (repeatable) replaces upstream_servers for
+ * --nginx. Exits on a bad address.
+ */
+static void
+set_upstreams(struct conf *c, const struct buf *list)
+{
+	const char	*err;
+	char		**servers;
+	size_t		 n;
+
+	if (list->len == 0)
+		return;
+	if ((err = conf_parse_servers(list->data, &servers, &n)) != NULL) {
+		fprintf(stderr, "warmcgi: --upstream %s\n", err);
+		exit(2);
+	}
+	conf_free_servers(c->upstreams, c->nupstreams);
+	c->upstreams = servers;
+	c->nupstreams = n;
+}
+
+/*
+ * Loads the config and (with modules set) checks its modules; prints
+ * every problem.
+ */
 static struct conf *
-load(const char *file)
+load(const char *file, int modules)
 {
 	struct buf	 errors;
 	struct conf	*c = NULL;
 
 	buf_init(&errors);
-	if (conf_load(file, &c, &errors) == 0)
+	if (conf_load(file, &c, &errors) == 0 && modules)
 		module_check_conf(c, &errors);
 	if (errors.len > 0) {
 		fputs(errors.data, stderr);
@@ -70,6 +101,9 @@ main(int argc, char **argv)
 		{ "request", required_argument, NULL, 'R' },
 		{ "header", required_argument, NULL, 'H' },
 		{ "data", required_argument, NULL, 'D' },
+		{ "upstream", required_argument, NULL, 'U' },
+		{ "drain", no_argument, NULL, 'X' },
+		{ "undrain", no_argument, NULL, 'Y' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -78,7 +112,8 @@ main(int argc, char **argv)
 	struct cli_request rq;
 	struct conf	*c;
 	char		 err[1024];
-	int		 ch, test = 0, nginx = 0, fd, own = 1;
+	struct buf	 upstreams;
+	int		 ch, test = 0, nginx = 0, fd, own = 1, drain = -1;
 
 	/*
 	 * Before any option: RFC 3875 lets a server pass words of the query
@@ -87,6 +122,7 @@ main(int argc, char **argv)
 	if (cli_cgi_wanted())
 		cli_cgi(argc, argv);
 	memset(&rq, 0, sizeof(rq));
+	buf_init(&upstreams);
 	if ((rq.headers = calloc((size_t)argc, sizeof(char *))) == NULL)
 		return 1;
 	while ((ch = getopt_long(argc, argv, "c:tVhH:", longopts, NULL)) !=
@@ -103,6 +139,15 @@ main(int argc, char **argv)
 			break;
 		case 'L':
 			nginx_listen = optarg;
+			break;
+		case 'U':
+			buf_printf(&upstreams, "%s ", optarg);
+			break;
+		case 'X':
+		case 'Y':
+			if (drain != -1)
+				usage();
+			drain = ch == 'X';
 			break;
 		case 'R':
 			rq.line = optarg;
@@ -125,10 +170,21 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || (rq.line == NULL && (rq.nheaders > 0 ||
-	    rq.data != NULL)) || (rq.line != NULL && (test || nginx)))
+	    rq.data != NULL)) || (rq.line != NULL && (test || nginx)) ||
+	    (upstreams.len > 0 && !nginx) || (drain != -1 && (test || nginx ||
+	    rq.line != NULL)))
 		usage();
-	if ((c = load(file)) == NULL)
+	/* Modules may be half replaced while a host is drained. */
+	if ((c = load(file, drain == -1)) == NULL)
 		return 1;
+	if (drain != -1) {
+		ch = drain_command(c, drain);
+		conf_free(c);
+		return ch;
+	}
+	log_set_host(c->host_name);
+	set_upstreams(c, &upstreams);
+	buf_free(&upstreams);
 	/*
 	 * A server must not run handlers as root by accident; --request is
 	 * one request its user asked for, run with the user's own rights.

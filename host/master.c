@@ -32,8 +32,21 @@
  *                    retire the old ones, which finish their requests
  *                    first. If not, log each problem and keep serving
  *   SIGUSR1          reopen the log files, here and in every worker
+ *   SIGUSR2          drain (sigqueue() value DRAIN_VALUE_ON), undrain
+ *                    (DRAIN_VALUE_OFF), or toggle (a plain kill): see
+ *                    below and drain.c
  *   SIGCHLD          reap workers (and orphans: the master is a
  *                    subreaper)
+ *
+ * Draining. A drained host refuses new connections at once and its
+ * workers finish the requests they have, so that nginx sends new ones to
+ * the other hosts of its upstream. For a TCP socket the master first
+ * drops new connection requests and waits until the workers have taken
+ * what the kernel's backlog holds (at most pending_timeout), then ends
+ * the listening state; a unix socket file is renamed. Undrain reverses
+ * it; workers hear of both through SIGUSR2 and the scoreboard. A stop
+ * (SIGTERM) drains the socket warmcgi made before it retires the workers,
+ * and removes a unix socket file at once.
  *
  * Each worker has a control pipe whose write end the master holds:
  * closing it tells the worker to stop. Workers write an eventfd once when
@@ -52,6 +65,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +76,7 @@
 
 #include "conf.h"
 #include "crash.h"
+#include "drain.h"
 #include "log.h"
 #include "master.h"
 #include "module.h"
@@ -79,6 +94,16 @@
 #define RELOAD_GRACE_MS	10000	/* then the old generation goes anyway */
 #define STORM_DELAY_MS	1000	/* first pause between starts in a storm */
 #define IDLE_WAIT_MS	60000
+#define SETTLE_POLL_MS	2	/* backlog checks while draining */
+#define SETTLE_MS	10	/* the backlog must stay empty so long: a
+				   handshake under way ends within it */
+#define DRAIN_TOGGLE	3	/* got_drain: a SIGUSR2 sent with kill() */
+
+enum drain_state {
+	DRAIN_NONE,		/* serving */
+	DRAIN_SETTLING,		/* TCP: SYNs dropped, backlog served */
+	DRAIN_DONE		/* new connections refused */
+};
 
 struct slot {
 	pid_t		 pid;		/* 0: empty */
@@ -115,9 +140,15 @@ struct master {
 	long long	 storm_delay_ms;
 	int		 stopping;
 	long long	 stop_deadline_ms;
+	int		 tcp;		/* the socket is TCP (else unix) */
+	char		 sock_path[108]; /* unix: its file, "" if none */
+	enum drain_state drain;
+	long long	 drain_until_ms; /* settling ends by then */
+	long long	 drain_empty_ms; /* backlog seen empty since, or 0 */
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_usr1, got_chld;
+static volatile sig_atomic_t got_drain;	/* DRAIN_VALUE_*, DRAIN_TOGGLE */
 
 static void
 on_signal(int sig)
@@ -137,6 +168,19 @@ on_signal(int sig)
 		got_chld = 1;
 		break;
 	}
+}
+
+/* SIGUSR2: drain or undrain as sigqueue()'s value says; kill() toggles. */
+static void
+on_drain_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	if (si->si_code == SI_QUEUE && (si->si_value.sival_int ==
+	    DRAIN_VALUE_ON || si->si_value.sival_int == DRAIN_VALUE_OFF))
+		got_drain = si->si_value.sival_int;
+	else
+		got_drain = DRAIN_TOGGLE;
 }
 
 static long long
@@ -300,7 +344,7 @@ static void
 child(struct master *m, struct slot *s, int ctl)
 {
 	struct worker_args a;
-	sigset_t	 none;
+	sigset_t	 mask;
 	size_t		 i;
 
 	for (i = 0; i < m->nslots; i++)
@@ -310,9 +354,16 @@ child(struct master *m, struct slot *s, int ctl)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGUSR1, SIG_DFL);
+	signal(DRAIN_SIGNAL, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/*
+	 * What the master forwards stays blocked: the worker reads it from
+	 * its signalfd, and one sent while it starts must not kill it.
+	 */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, DRAIN_SIGNAL);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (priv_worker(m->conf) == -1)
 		_exit(CRASH_EXIT_FATAL);
 	memset(&a, 0, sizeof(a));
@@ -754,6 +805,19 @@ load_again(struct master *m)
 	return c;
 }
 
+/* A reload that changes pid_file: the pid moves to the new file. */
+static void
+move_pid_file(const struct conf *old, const struct conf *c)
+{
+	if (old->pid_file != NULL && (c->pid_file == NULL ||
+	    strcmp(old->pid_file, c->pid_file) != 0))
+		drain_pid_remove(old->pid_file);
+	if (c->pid_file != NULL && (old->pid_file == NULL ||
+	    strcmp(old->pid_file, c->pid_file) != 0) &&
+	    drain_pid_write(c->pid_file) == -1)
+		log_warn("pid_file %s", c->pid_file);
+}
+
 /* SIGHUP: a new config and a new generation, or the old one on errors. */
 static void
 reload(struct master *m)
@@ -797,6 +861,7 @@ reload(struct master *m)
 	if (live > c->workers_max)
 		live = (int)c->workers_max;
 	resize_deaths(m, (size_t)c->emergency_threshold);
+	move_pid_file(m->conf, c);
 	conf_free(m->conf);
 	m->conf = c;
 	m->pl = pl;
@@ -812,8 +877,176 @@ reload(struct master *m)
 	scoreboard_add(&m->sb->pool->reloads, 1);
 	publish(m);
 	log_set_instance(NULL, pipeline_version(pl));
+	log_set_host(c->host_name);
 	log_info("reload: starting %d workers of CURRENT_VERSION_ID %s", live,
 	    pipeline_version(pl));
+}
+
+static void	 forward(const struct master *, int);
+static void	 retire_all(struct master *);
+
+/* The listening socket, as a log message names it. */
+static const char *
+sock_name(const struct master *m)
+{
+	return m->tcp || m->sock_path[0] == '\0' ? m->conf->listen :
+	    m->sock_path;
+}
+
+/* Tells the workers (through the scoreboard and a signal) of a change. */
+static void
+drain_publish(struct master *m)
+{
+	atomic_store(&m->sb->pool->draining, m->drain != DRAIN_NONE);
+	forward(m, DRAIN_SIGNAL);
+}
+
+/* Ends the listening state of a TCP socket: DRAIN_DONE. */
+static void
+drain_done(struct master *m)
+{
+	drain_shut(m->listen_fd);
+	m->drain = DRAIN_DONE;
+	log_info("drained: %s refuses new connections; %d workers finish "
+	    "the requests they have", sock_name(m), count(m, CURRENT_BUSY));
+	systemd_notify("STATUS=drained: new connections are refused");
+	if (m->stopping)
+		retire_all(m);
+}
+
+/*
+ * Starts draining (stop: for a stop). A unix socket file is renamed (a
+ * stop removes it): done at once. A TCP socket drops new connection
+ * requests while the workers take the backlog (drain_settle()).
+ */
+static void
+drain_start(struct master *m, long long now, int stop)
+{
+	if (m->drain != DRAIN_NONE) {
+		if (stop && !m->tcp && m->own_socket)
+			drain_unlink(m->sock_path);
+		if (!stop)
+			log_info("drain: already drained");
+		return;
+	}
+	if (!m->tcp && m->sock_path[0] == '\0') {
+		log_warnx("drain: the socket has no file name; it cannot be "
+		    "drained");
+		return;
+	}
+	if (m->tcp && drain_filter(m->listen_fd) == 0) {
+		m->drain = DRAIN_SETTLING;
+		m->drain_until_ms = now + m->conf->limits.pending_timeout_ms;
+		m->drain_empty_ms = 0;
+		log_info("draining: new connections to %s are refused; the "
+		    "workers take what waits in the backlog", sock_name(m));
+	} else if (m->tcp) {
+		drain_done(m);
+	} else if (stop && m->own_socket) {
+		drain_unlink(m->sock_path);
+		m->drain = DRAIN_DONE;
+	} else if (drain_hide(m->sock_path) == 0) {
+		m->drain = DRAIN_DONE;
+		log_info("drained: %s is renamed; new connections are refused; "
+		    "%d workers finish the requests they have", m->sock_path,
+		    count(m, CURRENT_BUSY));
+		systemd_notify("STATUS=drained: new connections are refused");
+	} else {
+		return;
+	}
+	drain_publish(m);
+}
+
+/*
+ * While a TCP socket drains: once the backlog has stayed empty for
+ * SETTLE_MS (or pending_timeout has passed: what still waits would get a
+ * 503), the listening state ends.
+ */
+static void
+drain_settle(struct master *m, long long now)
+{
+	int	 queued;
+
+	if (m->drain != DRAIN_SETTLING)
+		return;
+	queued = drain_queued(m->listen_fd);
+	if (now < m->drain_until_ms) {
+		if (queued != 0) {
+			m->drain_empty_ms = 0;
+			return;
+		}
+		if (m->drain_empty_ms == 0)
+			m->drain_empty_ms = now;
+		if (now - m->drain_empty_ms < SETTLE_MS)
+			return;
+	} else if (queued > 0) {
+		log_warnx("drain: %d connections still wait for a worker "
+		    "after pending_timeout; they are reset", queued);
+	}
+	drain_done(m);
+}
+
+/*
+ * Undoes a drain: the socket accepts connections again. Returns 0, or -1
+ * (logged) if it could not, and the host stays drained.
+ */
+static int
+drain_undo(struct master *m)
+{
+	if (m->drain == DRAIN_NONE)
+		return 0;
+	if (m->tcp) {
+		drain_unfilter(m->listen_fd);
+		if (m->drain == DRAIN_DONE && drain_relisten(m->listen_fd,
+		    (int)m->conf->listen_backlog) == -1)
+			return -1;
+	} else if (drain_unhide(m->sock_path) == -1) {
+		return -1;
+	}
+	m->drain = DRAIN_NONE;
+	drain_publish(m);
+	return 0;
+}
+
+/* SIGUSR2: drain, undrain or toggle. */
+static void
+drain_request(struct master *m, int req)
+{
+	int	 on = req == DRAIN_VALUE_ON ||
+		    (req == DRAIN_TOGGLE && m->drain == DRAIN_NONE);
+
+	if (on) {
+		drain_start(m, now_ms(), 0);
+		return;
+	}
+	if (m->stopping || m->drain == DRAIN_NONE)
+		return;
+	if (drain_undo(m) == 0) {
+		log_info("undrained: %s accepts connections again",
+		    sock_name(m));
+		systemd_notify("STATUS=serving CURRENT_VERSION_ID %s",
+		    pipeline_version(m->pl));
+	}
+}
+
+/* Remembers what kind of socket the master listens on. */
+static void
+sock_identify(struct master *m)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+	socklen_t	 len = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(m->listen_fd, (struct sockaddr *)&ss, &len) == -1) {
+		m->tcp = m->conf->listen_is_tcp;
+		return;
+	}
+	m->tcp = ss.ss_family == AF_INET || ss.ss_family == AF_INET6;
+	if (ss.ss_family == AF_UNIX && sun->sun_path[0] != '\0')
+		snprintf(m->sock_path, sizeof(m->sock_path), "%.*s",
+		    (int)(len - offsetof(struct sockaddr_un, sun_path)),
+		    sun->sun_path);
 }
 
 static long long
@@ -842,6 +1075,8 @@ begin_stop(struct master *m)
 			if (m->slots[i].pid != 0)
 				kill(m->slots[i].pid, SIGKILL);
 		m->stop_deadline_ms = 0;
+		if (m->drain == DRAIN_SETTLING)
+			drain_done(m);
 		return;
 	}
 	log_info("stopping: waiting for requests in progress");
@@ -849,6 +1084,24 @@ begin_stop(struct master *m)
 	    "in progress");
 	m->stopping = 1;
 	m->stop_deadline_ms = now_ms() + longest_deadline_ms(m->conf) + 1000;
+	/*
+	 * The socket warmcgi made refuses new connections at once; one
+	 * systemd holds keeps them for the next start.
+	 */
+	if (m->own_socket) {
+		m->stop_deadline_ms += m->conf->limits.pending_timeout_ms;
+		drain_start(m, now_ms(), 1);
+	}
+	if (m->drain != DRAIN_SETTLING)
+		retire_all(m);
+}
+
+/* Tells every worker to stop after its request. */
+static void
+retire_all(struct master *m)
+{
+	size_t	 i;
+
 	for (i = 0; i < m->nslots; i++)
 		if (m->slots[i].pid != 0)
 			retire(m, &m->slots[i]);
@@ -893,8 +1146,12 @@ finish(struct master *m)
 			kill(m->slots[i].pid, SIGKILL);
 	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 		;
-	if (!m->conf->listen_is_tcp && m->own_socket)
-		unlink(m->conf->listen);
+	if (!m->tcp && m->own_socket && m->sock_path[0] != '\0')
+		drain_unlink(m->sock_path);
+	/* systemd's socket serves the next start: leave it accepting. */
+	if (!m->own_socket && m->drain != DRAIN_NONE)
+		drain_undo(m);
+	drain_pid_remove(m->conf->pid_file);
 	log_info("stopped");
 	exit(0);
 }
@@ -933,6 +1190,7 @@ init(struct master *m, struct conf *conf, int listen_fd, int own_socket)
 		exit(1);
 	}
 	buf_free(&errors);
+	crash_preload();
 	publish(m);
 }
 
@@ -954,6 +1212,11 @@ block_signals(void)
 		sigaddset(&block, sigs[i]);
 		sigaction(sigs[i], &sa, NULL);
 	}
+	sa.sa_handler = NULL;
+	sa.sa_sigaction = on_drain_signal;
+	sa.sa_flags = SA_SIGINFO;
+	sigaddset(&block, DRAIN_SIGNAL);
+	sigaction(DRAIN_SIGNAL, &sa, NULL);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 }
 
@@ -963,6 +1226,8 @@ wait_time(struct master *m, long long now)
 {
 	long long	 t = IDLE_WAIT_MS;
 
+	if (m->drain == DRAIN_SETTLING)
+		return SETTLE_POLL_MS;
 	if (m->stopping)
 		return m->stop_deadline_ms - now;
 	if (count(m, CURRENT) < m->target)
@@ -980,6 +1245,7 @@ static void
 handle_signals(struct master *m)
 {
 	uint64_t	 n;
+	int		 req;
 
 	if (read(m->ready_fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
 		log_warn("ready eventfd");
@@ -990,6 +1256,11 @@ handle_signals(struct master *m)
 	if (got_term) {
 		begin_stop(m);
 		got_term = 0;
+	}
+	if (got_drain) {
+		req = got_drain;
+		got_drain = 0;
+		drain_request(m, req);
 	}
 	if (got_hup) {
 		got_hup = 0;
@@ -1020,11 +1291,19 @@ master_run(struct conf *conf, int listen_fd, int own_socket)
 	long long	 wait_ms, now;
 
 	init(&m, conf, listen_fd, own_socket);
+	sock_identify(&m);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	block_signals();
+	/* Once SIGUSR2 has its handler: --drain may send it at once. */
+	if (conf->pid_file != NULL && drain_pid_write(conf->pid_file) == -1) {
+		fprintf(stderr, "warmcgi: pid_file %s: %s\n", conf->pid_file,
+		    strerror(errno));
+		exit(1);
+	}
 	sigemptyset(&none);
 	chown_logs(&m);
 	log_set_instance(NULL, pipeline_version(m.pl));
+	log_set_host(conf->host_name);
 	log_info("warmcgi %s serving %s on %s with %s%lld workers",
 	    PACKAGE_VERSION, conf->file, own_socket ? conf->listen :
 	    "the socket systemd passed", conf->dynamic ? "up to " : "",
@@ -1038,9 +1317,11 @@ master_run(struct conf *conf, int listen_fd, int own_socket)
 			finish_reload(&m, now);
 			announce(&m);
 			atomic_store(&m.sb->pool->target, m.target);
-		} else if (count(&m, ALL) == 0 || now >= m.stop_deadline_ms) {
-			finish(&m);
 		}
+		drain_settle(&m, now);
+		if (m.stopping && m.drain != DRAIN_SETTLING &&
+		    (count(&m, ALL) == 0 || now >= m.stop_deadline_ms))
+			finish(&m);
 		wait_ms = wait_time(&m, now);
 		if (wait_ms < 0)
 			wait_ms = 0;

@@ -2,7 +2,8 @@
  * nginxconf.c: `warmcgi --nginx` prints the nginx configuration that
  * fronts a warmcgi configuration the way DESIGN.md ("Front ends") expects:
  *
- *   - an upstream for the socket, and at server level the stock
+ *   - an upstream for the socket with kept-alive connections (keepalive
+ *     and fastcgi_keep_conn on), and at server level the stock
  *     fastcgi_params plus REQUEST_START and an empty HTTP_PROXY, the
  *     limits that match the config (body size, header size, timeouts
  *     longer than the longest a request can take), and Strict-Transport-
@@ -22,7 +23,14 @@
  *     directories, symlinks), upload and secure; a static handler nginx
  *     cannot express (a '$' in a path or header) stays with warmcgi;
  *   - an optional response cache, commented out, that keeps requests with
- *     Authorization out of it in both directions.
+ *     Authorization out of it in both directions;
+ *   - for a pool of hosts (upstream_servers, or --upstream): every server
+ *     in the upstream with max_fails and fail_timeout, a short
+ *     fastcgi_connect_timeout, and fastcgi_next_upstream error timeout,
+ *     which nginx applies to a request not yet sent whatever its method,
+ *     and to a request sent only when its method is idempotent (not
+ *     POST, LOCK, PATCH: no non_idempotent); static handlers stay with
+ *     warmcgi, since the files are on the hosts.
  *
  * One function per block, so that new blocks (keep-alive upstreams,
  * several hosts) slot in. Called by main.c; prints, changes nothing.
@@ -146,15 +154,76 @@ print_server_address(FILE *out, const struct conf *c)
 		fputs(c->listen, out);
 }
 
+/*
+ * Idle kept-alive connections per nginx worker process. A warmcgi worker
+ * watches its idle connections in its epoll set beside the listening
+ * socket and never waits on one (worker.c), so they cost it a descriptor
+ * each and pin nothing; nginx reuses the most recently released one,
+ * whose worker has just become free. With fewer than the requests nginx
+ * has in flight, it closes most connections after one response (2
+ * workers, 16 clients: keepalive 8 gave 1.75x the rate of a connection
+ * per request, 16 2.2x, 32 2.4x). A worker keeps at most 64 (MAX_KEPT in
+ * worker.c): 16 per worker keeps up to 4 nginx worker processes within
+ * that.
+ */
+static long long
+keepalive_conns(const struct conf *c)
+{
+	long long	 n = c->workers * 16;
+
+	return n < 32 ? 32 : n > 4096 ? 4096 : n;
+}
+
+/* A duration as nginx reads it: "10s", or "1500ms". */
+static void
+print_duration(FILE *out, long long ms)
+{
+	if (ms % 1000 == 0)
+		fprintf(out, "%llds", ms / 1000);
+	else
+		fprintf(out, "%lldms", ms);
+}
+
+/* The upstream of a pool: every host, and when nginx gives one up. */
+static void
+print_pool(FILE *out, const struct conf *c)
+{
+	size_t	 i;
+
+	fputs("# A pool of warmcgi hosts. A host that fails to connect or to "
+	    "answer\n# (fastcgi_next_upstream below) upstream_max_fails "
+	    "times within\n# upstream_fail_timeout is left out for "
+	    "upstream_fail_timeout, then\n# tried again: a host that was "
+	    "drained (warmcgi --drain) or down is used\n# again once it "
+	    "accepts connections.\n", out);
+	fprintf(out, "upstream %s {\n", UPSTREAM);
+	for (i = 0; i < c->nupstreams; i++) {
+		ind(out, 1);
+		fprintf(out, "server %s max_fails=%lld fail_timeout=%llds;\n",
+		    c->upstreams[i], c->upstream_max_fails,
+		    c->upstream_fail_timeout_s);
+	}
+	fputs("}\n\n", out);
+}
+
 /* The upstream every fastcgi_pass names. */
 static void
 print_upstream(FILE *out, const struct conf *c)
 {
+	if (c->nupstreams > 0) {
+		print_pool(out, c);
+		return;
+	}
+	fputs("# Kept-alive FastCGI connections (fastcgi_keep_conn on below): "
+	    "a warmcgi\n# worker never waits on an idle one, so keepalive "
+	    "may exceed workers.\n", out);
 	fprintf(out, "upstream %s {\n", UPSTREAM);
 	ind(out, 1);
 	fputs("server ", out);
 	print_server_address(out, c);
-	fputs(";\n}\n\n", out);
+	fputs(";\n", out);
+	ind(out, 1);
+	fprintf(out, "keepalive %lld;\n}\n\n", keepalive_conns(c));
 }
 
 /*
@@ -279,7 +348,13 @@ print_fastcgi_settings(FILE *out, const struct conf *c)
 	fputs("    # httpoxy: a client's Proxy: header must never become "
 	    "HTTP_PROXY.\n", out);
 	fputs("    fastcgi_param HTTP_PROXY \"\";\n", out);
-	fputs("    fastcgi_keep_conn off;\n", out);
+	/*
+	 * Not for a pool: a host being drained closes its idle connections,
+	 * and nginx does not send a POST again when the connection it was
+	 * just written to closes (a GET it does).
+	 */
+	fprintf(out, "    fastcgi_keep_conn %s;\n",
+	    c->nupstreams > 0 ? "off" : "on");
 	fputs("    # Longer than pending_timeout + request_timeout + "
 	    "deadline_grace: warmcgi\n    # always answers first (a "
 	    "handler's own in its location).\n", out);
@@ -287,6 +362,21 @@ print_fastcgi_settings(FILE *out, const struct conf *c)
 	    timeout_s(&c->limits));
 	fprintf(out, "    fastcgi_send_timeout %llds;\n",
 	    timeout_s(&c->limits));
+	if (c->nupstreams > 0) {
+		fputs("    # A pool: a host that does not take the connection "
+		    "within this is down\n    # or overloaded; the next "
+		    "one is tried (nothing was sent yet).\n", out);
+		fputs("    fastcgi_connect_timeout ", out);
+		print_duration(out, c->upstream_connect_timeout_ms);
+		fputs(";\n", out);
+		fputs("    # The next host gets a request that could not be "
+		    "sent (refused: the\n    # host is drained, stopped or "
+		    "down), and an idempotent one (GET, HEAD,\n    # PUT, "
+		    "DELETE, ...) whose host failed while serving it. nginx "
+		    "does not\n    # send a POST, LOCK or PATCH twice: "
+		    "non_idempotent is left out on purpose.\n", out);
+		fputs("    fastcgi_next_upstream error timeout;\n", out);
+	}
 	fputs("    # Room for max_response_header_size and the fields "
 	    "warmcgi adds.\n", out);
 	fputs("    fastcgi_buffer_size ", out);
@@ -331,6 +421,9 @@ why_not_nginx(const struct conf *c, const struct handler *h)
 
 	if (!conf_is_static(h))
 		return "";
+	if (c->nupstreams > 0)
+		return "a pool (upstream_servers): the files are on the "
+		    "warmcgi hosts";
 	if (!expressible(h->target, 1) || strstr(h->target, "\\E") != NULL ||
 	    strstr(c->dir, "\\E") != NULL)
 		return "its directory holds characters nginx cannot take";
@@ -880,11 +973,18 @@ nginxconf_print(FILE *out, const struct conf *c, const char *listen)
 
 	fprintf(out, "# nginx configuration for warmcgi, generated by "
 	    "`warmcgi --nginx -c %s`.\n", c->file);
-	fputs("# Put it inside the http { } block of nginx.conf. nginx's "
-	    "user must be able to\n# connect to the socket: listen_group "
-	    "names its group. Including two of these\n# files in one nginx: "
-	    "rename \"warmcgi\" in the upstream, the maps and the cache.\n\n",
-	    out);
+	if (c->nupstreams > 0)
+		fputs("# Put it inside the http { } block of nginx.conf on the "
+		    "machine that runs\n# nginx; listen_allow on every warmcgi "
+		    "host must name its address.\n# Including two of these "
+		    "files in one nginx: rename \"warmcgi\" in the\n# "
+		    "upstream, the maps and the cache.\n\n", out);
+	else
+		fputs("# Put it inside the http { } block of nginx.conf. "
+		    "nginx's user must be able to\n# connect to the socket: "
+		    "listen_group names its group. Including two of these\n# "
+		    "files in one nginx: rename \"warmcgi\" in the upstream, "
+		    "the maps and the cache.\n\n", out);
 	print_upstream(out, c);
 	print_hsts_map(out, c);
 	print_cache_zone(out);

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,7 @@ struct pipeline {
 	struct capture	*cap;
 	struct gzip	*gz;
 	struct arena	*arena;
+	struct req_layout *layout;	/* of the last environment built */
 	struct buf	 head;		/* response header block */
 	struct buf	 zbuf;		/* gzip output */
 	struct buf	 out;		/* a CGI process's stdout */
@@ -109,6 +111,7 @@ pipeline_new(const struct conf *conf, long long minor)
 	    conf->version, minor);
 	pl->mods = calloc(conf->nhandlers + 1, sizeof(*pl->mods));
 	pl->arena = arena_new(ARENA_SIZE);
+	pl->layout = req_layout_new();
 	if (conf->hsts[0] != '\0' && asprintf(&pl->hsts,
 	    "Strict-Transport-Security: %s\r\n", conf->hsts) == -1)
 		pl->hsts = NULL;
@@ -197,7 +200,7 @@ pipeline_start(struct pipeline *pl)
 		if (pl->fixed[i] == NULL)
 			return -1;
 	if ((pl->gz = gzip_new((int)c->compress_level)) == NULL) {
-		log_errorx("zlib: deflateInit2 failed");
+		log_errorx("gzip: out of memory");
 		return -1;
 	}
 	if ((pl->cap = capture_new()) == NULL) {
@@ -284,6 +287,7 @@ pipeline_free(struct pipeline *pl)
 	free(pl->rows);
 	free(pl->hsts);
 	arena_free(pl->arena);
+	req_layout_free(pl->layout);
 	buf_free(&pl->head);
 	buf_free(&pl->zbuf);
 	buf_free(&pl->out);
@@ -306,29 +310,46 @@ put_num(struct buf *b, unsigned long long v)
 	buf_append(b, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
+/*
+ * 1 if f's name is the string literal s, ignoring case; the lengths are
+ * compared first, without strlen().
+ */
+#define NAME_IS(f, s)	((f)->name_len == sizeof(s) - 1 &&		\
+			    strncasecmp((f)->name, s, sizeof(s) - 1) == 0)
+
 /* Hop-by-hop and recomputed fields a handler may not pass through. */
 static int
 field_dropped(const struct cgiresp_field *f)
 {
-	static const char *names[] = {
-		"Content-Length", "Connection", "Transfer-Encoding",
-		"Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade",
+	static const struct {
+		const char	*name;
+		size_t		 len;
+	} names[] = {
+#define N(s)	{ s, sizeof(s) - 1 }
+		N("Content-Length"), N("Connection"), N("Transfer-Encoding"),
+		N("Keep-Alive"), N("Proxy-Connection"), N("TE"), N("Trailer"),
+		N("Upgrade"),
+#undef N
 	};
 	size_t	 i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (cgiresp_name_is(f, names[i]))
+		if (f->name_len == names[i].len &&
+		    strncasecmp(f->name, names[i].name, names[i].len) == 0)
 			return 1;
 	return 0;
 }
 
+#define find_field(resp, s)	find_field_n(resp, s, sizeof(s) - 1)
+
 static const struct cgiresp_field *
-find_field(const struct resp *resp, const char *name)
+find_field_n(const struct resp *resp, const char *name, size_t len)
 {
 	size_t	 i;
 
 	for (i = 0; i < resp->nfields; i++)
-		if (cgiresp_name_is(&resp->fields[i], name))
+		if (resp->fields[i].name_len == len &&
+		    strncasecmp(resp->fields[i].name, name, len) == 0)
 			return &resp->fields[i];
 	return NULL;
 }
@@ -411,11 +432,11 @@ send_head(struct pipeline *pl, struct req *r, const struct resp *resp,
 	for (i = 0; i < resp->nfields; i++) {
 		f = &resp->fields[i];
 		if (field_dropped(f) || ((how & SEND_VARY) &&
-		    cgiresp_name_is(f, "Vary")))
+		    NAME_IS(f, "Vary")))
 			continue;
-		if (cgiresp_name_is(f, "Strict-Transport-Security"))
+		if (NAME_IS(f, "Strict-Transport-Security"))
 			have_hsts = 1;
-		if ((how & SEND_WEAK_ETAG) && cgiresp_name_is(f, "ETag") &&
+		if ((how & SEND_WEAK_ETAG) && NAME_IS(f, "ETag") &&
 		    f->value_len > 0 && f->value[0] == '"') {
 			/* Another representation: a weak validator. */
 			buf_puts(b, "ETag: W/");
@@ -479,7 +500,7 @@ add_conf_headers(struct req *r, const struct resp *resp, struct resp *copy)
 	n = resp->nfields;
 	for (i = 0; i < h->nheaders; i++) {
 		ch = &h->headers[i];
-		if (find_field(resp, ch->name) != NULL)
+		if (find_field_n(resp, ch->name, ch->name_len) != NULL)
 			continue;
 		f[n].name = ch->name;
 		f[n].name_len = ch->name_len;
@@ -706,7 +727,7 @@ build_env(struct pipeline *pl, struct req *r)
 	while (n > pl->nfixed)
 		if (p[--n] == NULL)
 			return -1;
-	return req_build_env(r, &x) == REQ_OK ? 0 : -1;
+	return req_build_env(r, &x, pl->layout) == REQ_OK ? 0 : -1;
 }
 
 /*
@@ -1241,13 +1262,18 @@ static int
 waited_too_long(struct req *r, const struct limits *lim, long long *waited)
 {
 	const char	*s = r->request_start, *dot;
-	long long	 ms;
+	long long	 ms, scale;
 
 	if (s == NULL || lim->pending_timeout_ms <= 0)
 		return 0;
-	ms = strtoll(s, NULL, 10) * 1000;
-	if ((dot = strchr(s, '.')) != NULL)
-		ms += strtoll(dot + 1, NULL, 10) % 1000;
+	/* nginx's $msec: seconds, a dot, three digits of milliseconds. */
+	for (ms = 0; *s >= '0' && *s <= '9' && ms < LLONG_MAX / 10000; s++)
+		ms = ms * 10 + (*s - '0');
+	ms *= 1000;
+	if (*s == '.')
+		for (dot = s + 1, scale = 100; *dot >= '0' && *dot <= '9' &&
+		    scale > 0; dot++, scale /= 10)
+			ms += (*dot - '0') * scale;
 	*waited = r->start_us / 1000 - ms;
 	return *waited > lim->pending_timeout_ms;
 }
@@ -1306,6 +1332,9 @@ secure_redirect(struct pipeline *pl, struct req *r)
 	struct secure_target t;
 	int		 https;
 
+	/* The default: no need to look for HTTPS among the parameters. */
+	if (r->route.h->secure == SECURE_OPTIONAL)
+		return 0;
 	https = secure_is_https(req_param(r->params, "HTTPS"));
 	if (!secure_redirect_wanted(r->route.h->secure, https))
 		return 0;
@@ -1327,7 +1356,8 @@ secure_redirect(struct pipeline *pl, struct req *r)
 
 /*
  * Serves request r completely: on return the response has been sent
- * through r->t (or the client is gone) and the access record is written.
+ * through r->t and ended with r->t->end (or the client is gone), and the
+ * access record is written.
  * r->params, r->t and r->start_us must be set; the rest is filled here.
  */
 void
@@ -1350,7 +1380,7 @@ pipeline_serve(struct pipeline *pl, struct req *r)
 		pl->counter = 1;
 	req_id_format(r->id, r->start_us, pl->id_bits, pl->counter);
 	sdk_begin(r);
-	req_parse(r);
+	req_parse(r, pl->layout);
 	rerr = route_match(pl->conf, r->arena, r->path, &r->route);
 	lim = r->route.h ? &r->route.h->limits : &pl->conf->limits;
 	row = r->route.h && pl->rows ? pl->rows[r->route.h->index] : 0;
@@ -1380,7 +1410,22 @@ pipeline_serve(struct pipeline *pl, struct req *r)
 done:
 	scoreboard_end(pl->sb, row, r->status, r->canceled, late,
 	    log_now_us());
-	log_access(r);
+	if (r->t->end != NULL) {
+		/*
+		 * The response goes out before the record is written; the
+		 * record is formatted first, since ending the request may
+		 * free r's parameters.
+		 */
+		log_access_prepare(r);
+		r->t->end(r->t, r);
+		log_access_commit();
+	} else {
+		/*
+		 * CGI mode: the web server may stop us once it has the
+		 * whole response; the record goes out at once.
+		 */
+		log_access(r);
+	}
 	sdk_end();
 	arena_reset(pl->arena);
 }

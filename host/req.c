@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "req.h"
@@ -66,7 +67,7 @@ req_url_decode(char *dst, const char *src, size_t n)
 	return o;
 }
 
-/* The parameters req_parse() keeps, by name. */
+/* The parameters req_parse() keeps, by name: the first of each. */
 static const struct {
 	const char	*name;
 	size_t		 len;
@@ -84,47 +85,273 @@ static const struct {
 	W("DOCUMENT_ROOT", document_root),
 #undef W
 };
+#define NWANTED	(sizeof(wanted) / sizeof(wanted[0]))
+
+/* The parameters that make the path: the last of each. */
+enum { PATH_SN, PATH_PI, PATH_URI, PATH_N };
+
+/* A name in a layout: its bytes are in the layout's text. */
+struct lname {
+	size_t		 off;		/* of the name in the text */
+	size_t		 len;
+	int		 flag;		/* parameter: value empty (1) or not
+					 * (0), -1 if that changes nothing;
+					 * host pair: sets (has '=') */
+	int		 slot;		/* environment slot written, or -1 */
+};
+
+/* Names, one after another. */
+struct ltext {
+	char		*p;
+	size_t		 len;
+	size_t		 cap;
+};
+
+/*
+ * The layout of the last request: front ends send the same parameter
+ * names in the same order on every request (nginx: those of the
+ * location), and the host adds the same names; only the values change.
+ * req_parse() records the parameters (each name, whether its value was
+ * empty when that matters, which ones hold the fields it keeps and the
+ * HTTP_* headers); req_build_env() records, for those parameters, the
+ * environment slot each one and each host pair wrote (an empty parameter
+ * is left out, which moves the others). A request that matches the names
+ * (one strncmp each) and emptiness reuses all of it: no search for '=',
+ * no field lookup, no hashing; any other is done in full and recorded.
+ */
+struct req_layout {
+	int		 pvalid;	/* the parameter part holds */
+	size_t		 nparams;
+	struct lname	*params;
+	size_t		 pcap;
+	struct ltext	 ptext;
+	int		 field[NWANTED]; /* parameter index, or -1 */
+	int		 path[PATH_N];
+	int		*http;		/* the HTTP_* parameters */
+	size_t		 nhttp;
+	int		 evalid;	/* the environment part holds */
+	size_t		 nextra;
+	struct lname	*extra;
+	size_t		 ecap;
+	struct ltext	 etext;
+	int		 qs_slot;	/* QUERY_STRING= added, or -1 */
+	size_t		 nslots;	/* before unset ones are squeezed */
+	unsigned long	 hits;		/* environments built from it */
+	unsigned long	 parse_hits;	/* requests parsed from it */
+};
+
+/* Appends len bytes of name to t; returns their offset, or -1. */
+static long
+text_add(struct ltext *t, const char *name, size_t len)
+{
+	size_t	 cap;
+	char	*p;
+
+	if (len > t->cap - t->len) {
+		cap = t->cap * 2 + len + 256;
+		if ((p = realloc(t->p, cap)) == NULL)
+			return -1;
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, name, len);
+	t->len += len;
+	return (long)(t->len - len);
+}
+
+/* Makes room for n names in *v (capacity *cap). Returns 0 or -1. */
+static int
+names_room(struct lname **v, size_t *cap, size_t n)
+{
+	struct lname	*p;
+
+	if (n <= *cap)
+		return 0;
+	if ((p = reallocarray(*v, n, sizeof(*p))) == NULL)
+		return -1;
+	*v = p;
+	*cap = n;
+	return 0;
+}
+
+/* Records a name in v[i]: a copy in t, its flag, no slot yet. */
+static int
+name_add(struct lname *v, size_t i, struct ltext *t, const char *name,
+    size_t len, int flag)
+{
+	long	 off;
+
+	if ((off = text_add(t, name, len)) == -1)
+		return -1;
+	v[i].off = (size_t)off;
+	v[i].len = len;
+	v[i].flag = flag;
+	v[i].slot = -1;
+	return 0;
+}
+
+/*
+ * 1 if pair starts with n's name (strncmp, not memcmp: pair may be
+ * shorter, and no byte past its NUL may be read) followed by '=', or by
+ * NUL when nul_ok.
+ */
+static int
+same_name(const struct ltext *t, const struct lname *n, const char *pair,
+    int nul_ok)
+{
+	return strncmp(pair, t->p + n->off, n->len) == 0 &&
+	    (pair[n->len] == '=' || (nul_ok && pair[n->len] == '\0'));
+}
+
+static int	 dropped_name(const char *, size_t);
+static int	 empty_unsets(const char *, size_t);
+
+/* 1 if params have the names and emptiness of l's parameter part. */
+static int
+params_match(const struct req_layout *l, char **params)
+{
+	const struct lname *n;
+	size_t		 i;
+
+	if (!l->pvalid)
+		return 0;
+	for (i = 0; params != NULL && params[i] != NULL; i++) {
+		n = &l->params[i];
+		if (i == l->nparams || !same_name(&l->ptext, n, params[i], 0) ||
+		    (n->flag >= 0 && (params[i][n->len + 1] == '\0') !=
+		    n->flag))
+			return 0;
+	}
+	return i == l->nparams;
+}
+
+/* Fills r's fields from a matching layout. */
+static void
+parse_known(struct req *r, const struct req_layout *l, const char **path)
+{
+	size_t	 i, vl;
+
+	for (i = 0; i < NWANTED; i++)
+		if (l->field[i] >= 0)
+			*(const char **)((char *)r + wanted[i].off) =
+			    r->params[l->field[i]] +
+			    l->params[l->field[i]].len + 1;
+	for (i = 0; i < PATH_N; i++)
+		path[i] = l->path[i] < 0 ? NULL : r->params[l->path[i]] +
+		    l->params[l->path[i]].len + 1;
+	for (i = 0; i < l->nhttp; i++)
+		if ((vl = strlen(r->params[l->http[i]] +
+		    l->params[l->http[i]].len + 1)) > r->longest_header)
+			r->longest_header = vl;
+}
+
+/*
+ * Reads r->params in full, recording their layout in l (if not NULL).
+ * Returns 1 when l now describes them.
+ */
+static int
+parse_all(struct req *r, struct req_layout *l, const char **path)
+{
+	static const char *const path_names[PATH_N] = {
+		"SCRIPT_NAME", "PATH_INFO", "REQUEST_URI"
+	};
+	const char	*eq;
+	size_t		 nl, i, k, vl, n = 0;
+	int		 rec, flag;
+
+	for (i = 0; r->params != NULL && r->params[i] != NULL; i++)
+		n++;
+	if ((rec = l != NULL)) {
+		l->pvalid = l->evalid = 0;
+		l->nparams = l->nhttp = l->ptext.len = 0;
+		for (k = 0; k < NWANTED; k++)
+			l->field[k] = -1;
+		for (k = 0; k < PATH_N; k++)
+			l->path[k] = -1;
+		if (names_room(&l->params, &l->pcap, n) == -1 ||
+		    (l->http = reallocarray(l->http, n + 1, sizeof(int))) ==
+		    NULL)
+			rec = 0;
+	}
+	for (i = 0; i < n; i++) {
+		if ((eq = strchr(r->params[i], '=')) == NULL) {
+			rec = 0;	/* not a layout to keep */
+			continue;
+		}
+		nl = (size_t)(eq - r->params[i]);
+		if (rec) {
+			flag = dropped_name(r->params[i], nl) ||
+			    !empty_unsets(r->params[i], nl) ? -1 :
+			    eq[1] == '\0';
+			if (name_add(l->params, i, &l->ptext, r->params[i], nl,
+			    flag) == -1)
+				rec = 0;
+		}
+		if (nl > 5 && memcmp(r->params[i], "HTTP_", 5) == 0) {
+			if ((vl = strlen(eq + 1)) > r->longest_header)
+				r->longest_header = vl;
+			if (rec)
+				l->http[l->nhttp++] = (int)i;
+		}
+		for (k = 0; k < PATH_N; k++)
+			if (nl == strlen(path_names[k]) &&
+			    memcmp(r->params[i], path_names[k], nl) == 0) {
+				path[k] = eq + 1;
+				if (rec)
+					l->path[k] = (int)i;
+				break;
+			}
+		if (k < PATH_N)
+			continue;
+		for (k = 0; k < NWANTED; k++)
+			if (wanted[k].len == nl &&
+			    wanted[k].name[0] == r->params[i][0] &&
+			    memcmp(r->params[i], wanted[k].name, nl) == 0 &&
+			    *(const char **)((char *)r + wanted[k].off) ==
+			    NULL) {
+				*(const char **)((char *)r + wanted[k].off) =
+				    eq + 1;
+				if (rec)
+					l->field[k] = (int)i;
+			}
+	}
+	if (rec) {
+		l->nparams = n;
+		l->pvalid = 1;
+	}
+	return rec;
+}
 
 /*
  * Fills method, path, query and the other request fields from r->params
  * in one pass, and notes the longest HTTP_* value (for max_header_size).
  * The path is SCRIPT_NAME + PATH_INFO as the front end split it, or the
- * decoded path of REQUEST_URI when there is no SCRIPT_NAME. Returns REQ_OK
- * or REQ_NOMEM (the path is then "/").
+ * decoded path of REQUEST_URI when there is no SCRIPT_NAME. With a layout
+ * cache l (may be NULL), parameters named as last time are read from the
+ * layout, and others recorded; req_build_env() then uses the same cache.
+ * Returns REQ_OK or REQ_NOMEM (the path is then "/").
  */
 enum req_err
-req_parse(struct req *r)
+req_parse(struct req *r, struct req_layout *l)
 {
-	const char	*sn = NULL, *pi = NULL, *uri = NULL, *q, *eq;
-	char		*path, **p;
-	size_t		 snl, pil, n, nl, i, vl;
+	const char	*pp[PATH_N] = { NULL, NULL, NULL }, *q;
+	const char	*sn, *pi, *uri;
+	char		*path;
+	size_t		 snl, pil, n, i;
 
-	for (i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+	for (i = 0; i < NWANTED; i++)
 		*(const char **)((char *)r + wanted[i].off) = NULL;
 	r->longest_header = 0;
-	for (p = r->params; p != NULL && *p != NULL; p++) {
-		if ((eq = strchr(*p, '=')) == NULL)
-			continue;
-		nl = (size_t)(eq - *p);
-		if (nl > 5 && memcmp(*p, "HTTP_", 5) == 0 &&
-		    (vl = strlen(eq + 1)) > r->longest_header)
-			r->longest_header = vl;
-		if (nl == 11 && memcmp(*p, "SCRIPT_NAME", 11) == 0)
-			sn = eq + 1;
-		else if (nl == 9 && memcmp(*p, "PATH_INFO", 9) == 0)
-			pi = eq + 1;
-		else if (nl == 11 && memcmp(*p, "REQUEST_URI", 11) == 0)
-			uri = eq + 1;
-		else
-			for (i = 0; i < sizeof(wanted) / sizeof(wanted[0]);
-			    i++)
-				if (wanted[i].len == nl &&
-				    memcmp(*p, wanted[i].name, nl) == 0 &&
-				    *(const char **)((char *)r +
-				    wanted[i].off) == NULL)
-					*(const char **)((char *)r +
-					    wanted[i].off) = eq + 1;
+	if (l != NULL && params_match(l, r->params)) {
+		parse_known(r, l, pp);
+		l->parse_hits++;
+		r->layout = 1;
+	} else {
+		r->layout = parse_all(r, l, pp);
 	}
+	sn = pp[PATH_SN];
+	pi = pp[PATH_PI];
+	uri = pp[PATH_URI];
 	if (r->method == NULL || *r->method == '\0')
 		r->method = "GET";
 	r->is_head = strcmp(r->method, "HEAD") == 0;
@@ -162,15 +389,17 @@ struct envb {
 	struct arena	*a;
 	char		**vars;		/* "NAME=value" */
 	size_t		 nvars;
-	size_t		*table;		/* slot + 1, or 0 for empty */
+	uint64_t	*table;		/* name length << 32 | slot + 1; 0 empty */
 	size_t		 mask;
 };
 
+/* Length of the name of "NAME=value" or "NAME"; sets *has_eq. */
 static size_t
-name_len(const char *pair)
+name_len(const char *pair, int *has_eq)
 {
 	const char	*eq = strchr(pair, '=');
 
+	*has_eq = eq != NULL;
 	return eq ? (size_t)(eq - pair) : strlen(pair);
 }
 
@@ -191,42 +420,52 @@ name_hash(const char *s, size_t n)
 	return h * 0x9e3779b97f4a7c15ULL >> 17;
 }
 
-/* Returns the table cell for the name of pair (empty or matching). */
-static size_t *
+/*
+ * Returns the table cell for the name of pair (empty or matching). A cell
+ * keeps the name's length, so only names of the same length are compared.
+ */
+static uint64_t *
 lookup(struct envb *e, const char *pair, size_t nl)
 {
 	size_t	 i = name_hash(pair, nl) & e->mask;
-	size_t	 slot;
 
 	for (;; i = (i + 1) & e->mask) {
 		if (e->table[i] == 0)
 			return &e->table[i];
-		slot = e->table[i] - 1;
-		if (strncmp(e->vars[slot], pair, nl) == 0 &&
-		    e->vars[slot][nl] == '=')
+		if (e->table[i] >> 32 == nl && memcmp(e->vars[(uint32_t)
+		    e->table[i] - 1], pair, nl) == 0)
 			return &e->table[i];
 	}
+}
+
+/* Puts pair in a new slot, recorded in the empty cell. Returns the slot. */
+static int
+add_new(struct envb *e, uint64_t *cell, char *pair, size_t nl)
+{
+	e->vars[e->nvars] = pair;
+	*cell = (uint64_t)nl << 32 | ++e->nvars;
+	return (int)e->nvars - 1;
 }
 
 /*
  * Adds a front-end parameter; a second one with the same name is merged
  * into the first, with "; " for cookies and ", " otherwise (RFC 3875
- * 4.1.18, RFC 9110 5.3).
+ * 4.1.18, RFC 9110 5.3). Returns its new slot, SLOT_MERGED, or -1 when out
+ * of memory.
  */
+#define SLOT_MERGED	(-2)
 static int
 add_param(struct envb *e, char *pair, size_t nl)
 {
-	size_t		*cell, ol, vl;
+	uint64_t	*cell;
+	size_t		 ol, vl;
 	const char	*sep;
 	char		*old, *m;
 
 	cell = lookup(e, pair, nl);
-	if (*cell == 0) {
-		e->vars[e->nvars] = pair;
-		*cell = ++e->nvars;
-		return 0;
-	}
-	old = e->vars[*cell - 1];
+	if (*cell == 0)
+		return add_new(e, cell, pair, nl);
+	old = e->vars[(uint32_t)*cell - 1];
 	sep = nl == 11 && strncmp(pair, "HTTP_COOKIE", 11) == 0 ? "; " : ", ";
 	ol = strlen(old);
 	vl = strlen(pair + nl + 1);
@@ -235,34 +474,32 @@ add_param(struct envb *e, char *pair, size_t nl)
 	memcpy(m, old, ol);
 	memcpy(m + ol, sep, 2);
 	memcpy(m + ol + 2, pair + nl + 1, vl + 1);
-	e->vars[*cell - 1] = m;
-	return 0;
+	e->vars[(uint32_t)*cell - 1] = m;
+	return SLOT_MERGED;
 }
 
 /*
  * Adds a host variable; it replaces any variable of the same name. A pair
- * without '=' ("NAME") unsets NAME.
+ * without '=' ("NAME") unsets NAME. Returns the slot it wrote, or -1 (an
+ * unset of a name that is not there).
  */
-static void
+static int
 add_override(struct envb *e, char *pair)
 {
-	size_t	*cell = lookup(e, pair, name_len(pair));
+	uint64_t	*cell;
+	size_t		 nl;
+	int		 has_eq;
 
-	if (strchr(pair, '=') == NULL) {
-		if (*cell != 0)
-			e->vars[*cell - 1] = NULL;
-		return;
-	}
-	if (*cell == 0) {
-		e->vars[e->nvars] = pair;
-		*cell = ++e->nvars;
-	} else {
-		e->vars[*cell - 1] = pair;
-	}
+	nl = name_len(pair, &has_eq);
+	cell = lookup(e, pair, nl);
+	if (*cell == 0)
+		return has_eq ? add_new(e, cell, pair, nl) : -1;
+	e->vars[(uint32_t)*cell - 1] = has_eq ? pair : NULL;
+	return (int)(uint32_t)*cell - 1;
 }
 
 static int
-skip_param(const char *pair, size_t nl)
+dropped_name(const char *pair, size_t nl)
 {
 	static const struct {
 		const char	*name;
@@ -276,28 +513,133 @@ skip_param(const char *pair, size_t nl)
 	size_t	 i;
 
 	for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-		if (drop[i].len == nl && memcmp(pair, drop[i].name, nl) == 0)
+		if (drop[i].len == nl && drop[i].name[0] == pair[0] &&
+		    memcmp(pair, drop[i].name, nl) == 0)
 			return 1;
-	/* RFC 3875 4.1: empty means unset, but QUERY_STRING is always set. */
-	if (pair[nl + 1] != '\0')
-		return 0;
+	return 0;
+}
+
+/* RFC 3875 4.1: an empty value means unset, but QUERY_STRING is always
+ * set. Returns 1 if the emptiness of pair's value decides. */
+static int
+empty_unsets(const char *pair, size_t nl)
+{
 	return !(nl == 12 && memcmp(pair, "QUERY_STRING", 12) == 0);
+}
+
+static int
+skip_param(const char *pair, size_t nl)
+{
+	return dropped_name(pair, nl) ||
+	    (pair[nl + 1] == '\0' && empty_unsets(pair, nl));
+}
+
+/*
+ * Returns a new, empty layout cache for req_parse() and req_build_env(),
+ * or NULL when out of memory. Release it with req_layout_free().
+ */
+struct req_layout *
+req_layout_new(void)
+{
+	return calloc(1, sizeof(struct req_layout));
+}
+
+/*
+ * Returns how many environments were built from cached layouts, or with
+ * parse set, how many requests were parsed from one.
+ */
+unsigned long
+req_layout_hits(const struct req_layout *l, int parse)
+{
+	return parse ? l->parse_hits : l->hits;
+}
+
+/*
+ * Releases a layout cache (NULL is fine).
+ */
+void
+req_layout_free(struct req_layout *l)
+{
+	if (l == NULL)
+		return;
+	free(l->params);
+	free(l->ptext.p);
+	free(l->http);
+	free(l->extra);
+	free(l->etext.p);
+	free(l);
+}
+
+/* 1 if extra has the names and sets/unsets of l's environment part. */
+static int
+extra_match(const struct req_layout *l, const struct req_env_extra *x)
+{
+	const struct lname *n;
+	size_t		 i;
+
+	if (!l->evalid || x->npairs != l->nextra)
+		return 0;
+	for (i = 0; i < x->npairs; i++) {
+		n = &l->extra[i];
+		if (!same_name(&l->etext, n, x->pairs[i], 1) ||
+		    (x->pairs[i][n->len] == '=') != n->flag)
+			return 0;
+	}
+	return 1;
+}
+
+/* Builds the environment as l says (extra_match() returned 1). */
+static enum req_err
+layout_build(const struct req_layout *l, struct req *r,
+    const struct req_env_extra *x)
+{
+	char		**vars;
+	size_t		 i, k;
+
+	if ((vars = arena_alloc(r->arena, (l->nslots + 1) * sizeof(*vars))) ==
+	    NULL)
+		return REQ_NOMEM;
+	for (i = 0; i < l->nparams; i++)
+		if (l->params[i].slot >= 0)
+			vars[l->params[i].slot] = r->params[i];
+	if (l->qs_slot >= 0)
+		vars[l->qs_slot] = "QUERY_STRING=";
+	for (i = 0; i < l->nextra; i++)
+		if (l->extra[i].slot >= 0)
+			vars[l->extra[i].slot] = l->extra[i].flag ?
+			    x->pairs[i] : NULL;
+	for (i = k = 0; i < l->nslots; i++)
+		if (vars[i] != NULL)
+			vars[k++] = vars[i];
+	vars[k] = NULL;
+	r->env = vars;
+	return REQ_OK;
 }
 
 /*
  * Builds r->env, the handler's environ, in r->arena: the front end's
  * parameters (filtered and merged as described at the top), then extra's
  * pairs, each replacing a variable of the same name ("NAME" alone unsets
- * it). QUERY_STRING is set
- * even when the front end did not send it. Returns REQ_OK or REQ_NOMEM.
+ * it). QUERY_STRING is set even when the front end did not send it.
+ * With the layout cache l that req_parse() used for r (may be NULL), a
+ * request like the last one reuses its layout, and any other records its
+ * own. Returns REQ_OK or REQ_NOMEM.
  */
 enum req_err
-req_build_env(struct req *r, const struct req_env_extra *extra)
+req_build_env(struct req *r, const struct req_env_extra *extra,
+    struct req_layout *l)
 {
 	struct envb	 e;
 	size_t		 n, i, size, nl;
 	char		**p;
+	int		 has_eq, slot, rec;
 
+	if (l != NULL && !r->layout)
+		l = NULL;	/* l does not describe r->params */
+	if (l != NULL && extra_match(l, extra)) {
+		l->hits++;
+		return layout_build(l, r, extra);
+	}
 	n = 1;
 	for (p = r->params; p != NULL && *p != NULL; p++)
 		n++;
@@ -308,20 +650,47 @@ req_build_env(struct req *r, const struct req_env_extra *extra)
 	e.nvars = 0;
 	e.mask = size - 1;
 	e.vars = arena_alloc(r->arena, (n + 1) * sizeof(char *));
-	e.table = arena_calloc(r->arena, size, sizeof(size_t));
+	e.table = arena_calloc(r->arena, size, sizeof(*e.table));
 	if (e.vars == NULL || e.table == NULL)
 		return REQ_NOMEM;
-	for (p = r->params; p != NULL && *p != NULL; p++) {
-		nl = name_len(*p);
-		if ((*p)[nl] != '=' || nl == 0 || skip_param(*p, nl))
-			continue;
-		if (add_param(&e, *p, nl) == -1)
+	rec = l != NULL && names_room(&l->extra, &l->ecap,
+	    extra->npairs) == 0;
+	if (l != NULL) {
+		l->evalid = 0;
+		l->nextra = l->etext.len = 0;
+	}
+	for (i = 0, p = r->params; p != NULL && *p != NULL; p++, i++) {
+		nl = name_len(*p, &has_eq);
+		slot = -1;
+		if (has_eq && nl > 0 && nl <= UINT32_MAX &&
+		    !skip_param(*p, nl) &&
+		    (slot = add_param(&e, *p, nl)) == -1)
 			return REQ_NOMEM;
+		if (slot == SLOT_MERGED)
+			rec = 0;	/* a merge: not a layout to keep */
+		else if (rec)
+			l->params[i].slot = slot;
 	}
 	if (*lookup(&e, "QUERY_STRING", 12) == 0)
-		add_override(&e, "QUERY_STRING=");
-	for (i = 0; i < extra->npairs; i++)
-		add_override(&e, extra->pairs[i]);
+		slot = add_override(&e, "QUERY_STRING=");
+	else
+		slot = -1;
+	if (rec)
+		l->qs_slot = slot;
+	for (i = 0; i < extra->npairs; i++) {
+		slot = add_override(&e, extra->pairs[i]);
+		nl = name_len(extra->pairs[i], &has_eq);
+		if (rec && name_add(l->extra, i, &l->etext, extra->pairs[i],
+		    nl, has_eq) == -1)
+			rec = 0;
+		if (rec)
+			l->extra[i].slot = slot;
+	}
+	if (rec) {
+		l->nextra = extra->npairs;
+		l->nslots = e.nvars;
+		l->evalid = 1;
+	}
 	/* Squeeze out the unset ones. */
 	for (i = n = 0; i < e.nvars; i++)
 		if (e.vars[i] != NULL)

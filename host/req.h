@@ -17,6 +17,7 @@
 #define INSTANCE_ID_LEN	32	/* hex digits of INSTANCE_ID */
 
 struct handler;
+struct req_layout;
 struct transport;
 
 enum req_err {
@@ -61,6 +62,7 @@ struct req {
 	const char	*document_root;	/* DOCUMENT_ROOT, or NULL */
 	size_t		 longest_header; /* longest HTTP_* value */
 	int		 is_head;
+	int		 layout;	/* req_parse()'s cache describes params */
 
 	char		 id[REQ_ID_LEN + 1];	/* REQUEST_LOG_ID */
 	struct route	 route;
@@ -83,8 +85,12 @@ struct req_env_extra {
 	size_t		 npairs;
 };
 
-enum req_err	 req_parse(struct req *);
-enum req_err	 req_build_env(struct req *, const struct req_env_extra *);
+enum req_err	 req_parse(struct req *, struct req_layout *);
+struct req_layout *req_layout_new(void);
+void		 req_layout_free(struct req_layout *);
+unsigned long	 req_layout_hits(const struct req_layout *, int);
+enum req_err	 req_build_env(struct req *, const struct req_env_extra *,
+		    struct req_layout *);
 void		 req_id_format(char *, long long, uint64_t, uint32_t);
 size_t		 req_url_decode(char *, const char *, size_t);
 const char	*req_param(char **, const char *);

@@ -71,6 +71,7 @@ struct scoreboard_pool {
 	_Atomic int	 recent_crashes;	/* in the last interval */
 	_Atomic int	 threshold;
 	_Atomic long long interval_ms;
+	_Atomic int	 draining;	/* new connections are refused */
 	char		 version[96];	/* CURRENT_VERSION_ID */
 };
 

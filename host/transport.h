@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+struct req;
+
 enum transport_style {
 	TRANSPORT_CGI,		/* head starts with "Status: 200 OK" */
 	TRANSPORT_HTTP		/* head starts with "HTTP/1.1 200 OK" */
@@ -32,6 +34,14 @@ struct transport {
 	 */
 	int	(*read_body)(struct transport *, size_t, const char **,
 		    size_t *);
+	/*
+	 * Completes the response of r: sends what is still buffered and
+	 * ends the request (FastCGI END_REQUEST); the transport makes sure
+	 * the watchdog let go of the connection first. Called once per
+	 * request, before its access record is written, so that logging
+	 * never delays the response. May be NULL.
+	 */
+	void	(*end)(struct transport *, const struct req *);
 	void		*ctx;		/* the transport's own state */
 	int		 conn_fd;	/* watched for a client going away */
 	int		 emergency_fd;	/* raw descriptor for crash.c */

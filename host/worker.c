@@ -16,6 +16,15 @@
  * Stopping (control pipe readable or closed, SIGTERM, SIGINT, SIGQUIT, or
  * the master dying: PR_SET_PDEATHSIG) happens between requests: the
  * request in progress always finishes. SIGUSR1 reopens the logs.
+ *
+ * Draining (master.c, drain.c): once the master has ended the listening
+ * state of a TCP socket, accept4() fails with EINVAL and the worker takes
+ * the socket out of its epoll set (it would be readable for ever);
+ * SIGUSR2 tells it to read the scoreboard's draining flag: while it is
+ * set, no connection is kept alive and the idle ones are closed (nginx
+ * must open new connections, which are refused); when it is cleared, the
+ * socket goes back into the epoll set. A worker that stops while the host
+ * drains first takes what is left in the backlog, which nothing can join.
  */
 #include <sys/epoll.h>
 #include <sys/prctl.h>
@@ -52,6 +61,8 @@
 #define TAG_SIG		0xfffffffdu
 #define BODY_KEEP	(4 << 20)
 #define ACCEPT_BATCH	32	/* accepts between two epoll_wait() */
+#define LOG_FLUSH_MS	5	/* idle time before access records go out */
+#define MAX_KEPT	64	/* kept connections per worker; more are closed */
 
 struct worker {
 	const struct worker_args *a;
@@ -73,6 +84,8 @@ struct worker {
 	int		 statm_fd;	/* /proc/self/statm, or -1 */
 	int		 over_memory;	/* RSS past max_worker_memory */
 	long long	 refused;	/* connections refused (listen_allow) */
+	int		 listening;	/* listen_fd is in the epoll set */
+	int		 draining;	/* the host drains: keep no connection */
 };
 
 static int
@@ -214,24 +227,49 @@ unkeep(struct worker *w, int fd, int still_open)
 	w->nkept--;
 }
 
+/* Returns 1 if fd is a kept connection already, or one more fits. */
+static int
+keep_room(const struct worker *w, int fd)
+{
+	return ((size_t)fd < w->ngen && w->gen[fd] != 0) ||
+	    w->nkept < MAX_KEPT;
+}
+
 /*
- * Ends the request on fd: FCGX_Finish_r() sends the end of the stream and
- * FCGI_END_REQUEST. A connection nginx keeps alive goes back into the
- * epoll set. Otherwise, when the request was read to its end, a plain
- * close() is enough: nothing unread can make the kernel reset the
- * connection and lose the response, so libfcgi's lingering close
- * (shutdown, then waiting up to 2 s for nginx's EOF: three more system
- * calls) is kept for requests whose body was left unread. If the
+ * Ends the request (the transport's end callback, called by the pipeline
+ * before it writes the access record): FCGX_Finish_r() sends the end of
+ * the stream and FCGI_END_REQUEST. A connection nginx keeps alive goes
+ * back into the epoll set, up to MAX_KEPT per worker: beyond that it is
+ * closed (nginx then drops it from its cache), so that the descriptors
+ * of idle connections stay bounded whatever nginx's keepalive says (the
+ * upstream block --nginx writes stays below workers x MAX_KEPT with up
+ * to 4 nginx worker processes). Otherwise, when the request was read to
+ * its end, a plain close() is enough: nothing unread can make the kernel
+ * reset the connection and lose the response, so libfcgi's lingering
+ * close (shutdown, then waiting up to 2 s for nginx's EOF: three more
+ * system calls) is kept for requests whose body was left unread. If the
  * watchdog may be polling the connection (watched), its poll holds the
  * socket open past our close(): shutdown() then closes it at once.
  */
 static void
-finish(struct worker *w, int fd, int watched)
+fcgi_end(struct transport *t, const struct req *r)
 {
-	int	 kept = w->req.keepConnection && w->body_done && !w->stopping &&
-		    fcgiguard_keepable(w->guard);
-	int	 fast = !kept && w->body_done;
+	struct worker	*w = t->ctx;
+	int		 fd = t->conn_fd;
+	int		 kept = w->req.keepConnection && w->body_done &&
+			    !w->stopping && !w->draining && keep_room(w, fd) &&
+			    fcgiguard_keepable(w->guard);
+	int		 fast = !kept && w->body_done;
+	int		 watched;
 
+	/*
+	 * The watchdog lets go (it still watches the request's I/O if the
+	 * pipeline answered before starting the handler).
+	 */
+	watched = deadline_end() | r->watched;
+	/* The descriptor may be closed and its number reused now. */
+	t->conn_fd = -1;
+	t->emergency_fd = -1;
 	if (!kept)
 		unkeep(w, fd, 1);
 	w->req.keepConnection = kept || fast;
@@ -294,13 +332,6 @@ serve(struct worker *w, int fd)
 		unkeep(w, fd, 0);
 		return;
 	}
-	if (w->req.ipcFd != fd) {
-		/* It accepted a new connection instead (see the notes). */
-		unkeep(w, fd, 0);
-		fd = w->req.ipcFd;
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-		deadline_io_begin(fd, deadline_now_ms() + w->io_timeout_ms);
-	}
 	memset(&r, 0, sizeof(r));
 	r.params = w->req.envp;
 	r.t = &w->t;
@@ -310,9 +341,7 @@ serve(struct worker *w, int fd)
 	w->t.fcgi_request_id = w->req.requestId;
 	w->body_done = 0;
 	pipeline_serve(w->a->pl, &r);
-	deadline_end();
 	w->served++;
-	finish(w, fd, r.watched);
 	if (w->statm_fd != -1)
 		check_memory(w);
 }
@@ -336,6 +365,43 @@ refuse(struct worker *w, int fd, const struct sockaddr_storage *ss,
 	}
 }
 
+/* Takes the listening socket out of the epoll set: it no longer listens. */
+static void
+unlisten(struct worker *w)
+{
+	if (!w->listening)
+		return;
+	if (epoll_ctl(w->ep, EPOLL_CTL_DEL, w->a->listen_fd, NULL) == -1)
+		log_warn("epoll_ctl: listening socket");
+	w->listening = 0;
+}
+
+/*
+ * Accepts one connection; closes it at once if its peer is not in
+ * listen_allow. Returns its descriptor, or -1: errno is accept4()'s, or
+ * 0 after a refusal.
+ */
+static int
+take(struct worker *w)
+{
+	struct sockaddr_storage ss;
+	socklen_t	 sl = sizeof(ss);
+	int		 fd;
+
+	fd = accept4(w->a->listen_fd, (struct sockaddr *)&ss, &sl,
+	    SOCK_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (w->a->listen_allow != NULL && ss.ss_family != AF_UNIX &&
+	    !acl_match_sockaddr(w->a->listen_allow, (struct sockaddr *)&ss,
+	    sl)) {
+		refuse(w, fd, &ss, sl);
+		errno = 0;
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * Accepts and serves connections while there are any. With no idle kept
  * connection to look after, the next accept4() comes before another
@@ -346,25 +412,18 @@ refuse(struct worker *w, int fd, const struct sockaddr_storage *ss,
 static void
 accept_loop(struct worker *w)
 {
-	struct sockaddr_storage ss;
-	socklen_t	 sl;
-	int		 fd, n = 0;
+	int	 fd, n = 0;
 
 	do {
-		sl = sizeof(ss);
-		fd = accept4(w->a->listen_fd, (struct sockaddr *)&ss, &sl,
-		    SOCK_CLOEXEC);
-		if (fd == -1) {
-			if (errno != EAGAIN && errno != EINTR &&
+		if ((fd = take(w)) == -1) {
+			if (errno == 0)
+				continue;	/* refused */
+			if (errno == EINVAL)
+				unlisten(w);	/* drained */
+			else if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
 				log_warn("accept");
 			return;
-		}
-		if (w->a->listen_allow != NULL && ss.ss_family != AF_UNIX &&
-		    !acl_match_sockaddr(w->a->listen_allow,
-		    (struct sockaddr *)&ss, sl)) {
-			refuse(w, fd, &ss, sl);
-			continue;
 		}
 		serve(w, fd);
 	} while (++n < ACCEPT_BATCH && w->nkept == 0 && !w->stopping &&
@@ -380,6 +439,25 @@ recycle_due(const struct worker *w)
 	    w->served >= (unsigned long long)w->max_requests);
 }
 
+static void	 close_kept(struct worker *);
+
+/*
+ * SIGUSR2 from the master: the host drains (close the idle kept
+ * connections, keep no more) or serves again (listen again).
+ */
+static void
+drain_changed(struct worker *w)
+{
+	w->draining = atomic_load(&w->a->sb->pool->draining);
+	if (w->draining) {
+		close_kept(w);
+		return;
+	}
+	if (!w->listening && epoll_add(w, w->a->listen_fd, EPOLLIN |
+	    EPOLLEXCLUSIVE, TAG_LISTEN) == 0)
+		w->listening = 1;
+}
+
 static void
 on_signal(struct worker *w)
 {
@@ -387,12 +465,33 @@ on_signal(struct worker *w)
 
 	while (read(w->sig_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1) {
+			log_flush(1);
 			if (log_reopen() == -1)
 				log_warn("reopening the logs");
+		} else if (si.ssi_signo == SIGUSR2) {
+			drain_changed(w);
 		} else if (si.ssi_signo != SIGHUP) {
 			w->stopping = 1;
 		}
 	}
+}
+
+/*
+ * A worker stopping while the host drains serves what is left in the
+ * backlog: no new connection can join it, and it would be reset once the
+ * last process holding the socket is gone.
+ */
+static void
+take_backlog(struct worker *w)
+{
+	int	 fd;
+
+	if (!w->listening || !atomic_load(&w->a->sb->pool->draining))
+		return;
+	while ((fd = take(w)) != -1 || errno == 0 || errno == EINTR ||
+	    errno == ECONNABORTED)
+		if (fd != -1)
+			serve(w, fd);
 }
 
 /* Closes every idle kept connection (the worker is stopping). */
@@ -498,6 +597,8 @@ setup(struct worker *w)
 		log_error("epoll");
 		return -1;
 	}
+	w->listening = 1;
+	w->draining = atomic_load(&w->a->sb->pool->draining);
 	/* No listening socket: libfcgi never accepts a connection itself. */
 	if (FCGX_InitRequest(&w->req, -1, 0) != 0 ||
 	    (w->guard = fcgiguard_new()) == NULL) {
@@ -509,6 +610,7 @@ setup(struct worker *w)
 	w->t.flush = fcgi_flush;
 	w->t.abort = fcgi_abort;
 	w->t.read_body = fcgi_read_body;
+	w->t.end = fcgi_end;
 	w->t.ctx = w;
 	w->io_timeout_ms = pipeline_conf(w->a->pl)->io_timeout_ms;
 	buf_init(&w->body);
@@ -518,6 +620,7 @@ setup(struct worker *w)
 	    -1)
 		log_warn("/proc/self/statm: max_worker_memory is not checked");
 	w->max_requests = jittered(w->a->max_requests);
+	log_batch_access(1);
 	return 0;
 }
 
@@ -569,7 +672,16 @@ worker_run(const struct worker_args *a)
 	announce(&w);
 	log_debug("worker started");
 	while (!w.stopping) {
-		n = epoll_wait(w.ep, evs, MAX_EVENTS, -1);
+		/*
+		 * Access records gathered under load are written when no
+		 * work came for LOG_FLUSH_MS, before sleeping for longer.
+		 */
+		n = epoll_wait(w.ep, evs, MAX_EVENTS,
+		    log_pending() ? LOG_FLUSH_MS : -1);
+		if (n == 0) {
+			log_flush(1);
+			continue;
+		}
 		if (n == -1 && errno != EINTR) {
 			log_error("epoll_wait");
 			break;
@@ -585,6 +697,8 @@ worker_run(const struct worker_args *a)
 			w.stopping = 1;
 	}
 	close_kept(&w);
+	take_backlog(&w);
+	log_flush(1);
 	if (recycle_due(&w)) {
 		log_debug("worker recycled after %lu requests", w.served);
 		_exit(WORKER_EXIT_RECYCLED);

@@ -155,6 +155,7 @@ frontend(void)
 	CURL		*c;
 	CURLcode	 rc;
 	long		 code = 0;
+	int		 expired;
 
 	if (param("q", q, sizeof(q)) == NULL || base == NULL) {
 		printf("Status: 400 Bad Request\r\nContent-Type: text/plain"
@@ -190,14 +191,20 @@ frontend(void)
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK || code != 200) {
+		/*
+		 * curl's own timeout is the time left, so it may fire a
+		 * moment before the host's deadline signal: both mean the
+		 * deadline passed.
+		 */
+		expired = wc_err() == WC_DEADLINE_EXCEEDED ||
+		    (rc == CURLE_OPERATION_TIMEDOUT && wc_time_left_ms() <= 1);
 		wc_log(WC_WARNING, "search backend: %s (err=%d)",
 		    rc != CURLE_OK ? curl_easy_strerror(rc) : "bad status",
 		    wc_err());
 		printf("Status: 504 Gateway Timeout\r\nContent-Type: "
 		    "text/plain\r\n\r\nsearch for \"%s\" failed after %lld ms: "
-		    "%s\n", q, now_ms() - start, wc_err() ==
-		    WC_DEADLINE_EXCEEDED ? "deadline exceeded" :
-		    curl_easy_strerror(rc));
+		    "%s\n", q, now_ms() - start, expired ?
+		    "deadline exceeded" : curl_easy_strerror(rc));
 		free(r);
 		return 0;
 	}

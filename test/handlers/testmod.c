@@ -11,6 +11,8 @@
  *   /fdcount
  *   /eat?mb=N (allocate and touch N MB, abort() if malloc fails)
  *   /grow?mb=N (the same, kept: the worker's RSS grows) /ids (uid, gid)
+ *   /work?ms=N (pool tests: logs "work start" and "work end" with the
+ *   X-Test-Id header around a sleep, answers who served it)
  */
 #include <sys/time.h>
 
@@ -131,6 +133,38 @@ do_sleep(void)
 	    now_ms() - t0, rc, rc == -1 && e == EINTR ? "EINTR" : "0",
 	    errname(wc_err()), now_ms() - wc_deadline_ms());
 	fprintf(stderr, "WARNING: sleep ended with %s\n", errname(wc_err()));
+}
+
+/*
+ * A request of the pool tests: reads the body, logs its start and end
+ * (records written at once, so that a host killed meanwhile leaves the
+ * start) around a sleep of ms, and answers which host, worker and version
+ * served it (WC_TEST_HOST comes from [env_variables]).
+ */
+static void
+do_work(void)
+{
+	const char	*id = getenv("HTTP_X_TEST_ID"), *v;
+	const char	*m = getenv("REQUEST_METHOD");
+	long		 ms = qnum("ms", 0);
+	struct timespec	 ts = { ms / 1000, ms % 1000 * 1000000 };
+	char		 buf[4096];
+	size_t		 n, total = 0;
+
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		total += n;
+	id = id ? id : "-";
+	wc_log(WC_INFO, "work start %s %s", m, id);
+	while (ms > 0 && nanosleep(&ts, &ts) == -1 && errno == EINTR &&
+	    !wc_done())
+		;
+	wc_log(WC_INFO, "work end %s %s", m, id);
+	text();
+	v = getenv("WC_TEST_HOST");
+	printf("id=%s host=%s method=%s bytes=%zu instance=%s version=%s "
+	    "request=%s\n", id, v ? v : "-", m, total,
+	    getenv("INSTANCE_ID"), getenv("CURRENT_VERSION_ID"),
+	    getenv("REQUEST_LOG_ID"));
 }
 
 /* Blocks in read() or poll() on a pipe nobody writes to. */
@@ -361,6 +395,8 @@ main(void)
 		exit((int)qnum("code", 3));
 	} else if (strcmp(pi, "/sleep") == 0) {
 		do_sleep();
+	} else if (strcmp(pi, "/work") == 0) {
+		do_work();
 	} else if (strcmp(pi, "/spin") == 0) {
 		long long	 end = now_ms() + qnum("ms", 60000);
 

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """Logs: a handler's stderr lines become JSON records of its request with
 levels from their prefixes, in the order written; wc_log() records; the
-access log has one line per request; untrusted text stays valid JSON.
+access log has one line per request; untrusted text stays valid JSON;
+access records a busy worker gathers are not held back by a slow request.
 """
-from warmtest import Cluster, eq, main, ok
+import threading
+import time
+
+from warmtest import Cluster, eq, main, ok, wait_for
 
 INI = """
 [app]
@@ -71,6 +75,47 @@ def test_one_access_record_per_request(c):
         c.get("/t/hello?n=%d" % i)
     c.wait_access(lambda x: x["query"] == "n=24")
     eq(len(c.access_records()) - before, 25)
+
+
+def test_slow_request_does_not_hold_back_records(c):
+    # One worker: a 300 ms request keeps it busy while ten fast ones
+    # queue; it serves them back to back, gathering their access
+    # records, then a 4 s request. The records of the fast requests
+    # served before the slow one started must appear while it runs.
+    one = Cluster(INI.replace("workers = 2", "workers = 1"), "logs1").start()
+    try:
+        done = {}
+
+        def get(path):
+            one.get(path)
+            done[path] = time.monotonic()
+
+        def started():
+            return [x for x in one.app_records()
+                    if x["message"].startswith("sleep started")]
+        busy = threading.Thread(target=get, args=("/t/sleep?ms=300",))
+        busy.start()
+        wait_for(lambda: len(started()) == 1, 10, "the busy request")
+        fast = [threading.Thread(target=get, args=("/t/hello?q=%d" % i,))
+                for i in range(10)]
+        for t in fast:
+            t.start()
+        slow = threading.Thread(target=get, args=("/t/sleep?ms=4000",))
+        slow.start()
+        wait_for(lambda: len(started()) == 2, 10, "the slow request")
+        # One worker serves in order: these were answered before it.
+        before = {p.split("=")[1] for p in list(done) if "hello" in p}
+        wait_for(lambda: before <= {r["query"].split("=")[1] for r in
+                                    one.access_records()
+                                    if r["path"] == "/t/hello"},
+                 3, "the records of %d fast requests" % len(before))
+        ok("/t/sleep?ms=4000" not in done, "the slow request still runs")
+        for t in fast + [busy, slow]:
+            t.join(30)
+        wait_for(lambda: len(one.access_records()) == 12, 10,
+                 "12 access records")
+    finally:
+        one.stop()
 
 
 def test_host_records(c):

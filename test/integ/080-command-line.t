@@ -3,6 +3,7 @@
 checks stop a start), --nginx, usage errors, and a socket in use.
 """
 import os
+import re
 import subprocess
 import tempfile
 
@@ -115,6 +116,11 @@ def test_nginx_block_passes_nginx_t():
     eq(rc, 0, err)
     ok("server unix:%s/w.sock;" % os.path.dirname(path) in out)
     ok("fastcgi_pass warmcgi;" in out)
+    # Kept-alive FastCGI connections.
+    ok(re.search(r"upstream warmcgi \{\s+server unix:\S+;\s+"
+                 r"keepalive 64;\s+\}", out), out)  # 16 x 4 workers
+    ok("fastcgi_keep_conn on;" in out)
+    ok("fastcgi_keep_conn off;" not in out)
     ok("fastcgi_param REQUEST_START $msec;" in out)
     ok('fastcgi_param HTTP_PROXY "";' in out)
     d = os.path.dirname(path)
@@ -129,6 +135,15 @@ def test_nginx_block_passes_nginx_t():
     p = subprocess.run([NGINX, "-t", "-p", d, "-c", conf],
                        stderr=subprocess.PIPE, timeout=30)
     eq(p.returncode, 0, p.stderr.decode())
+
+
+def test_nginx_keepalive_follows_workers():
+    for workers, want in ((1, 32), (2, 32), (6, 96)):
+        path = write(GOOD.replace("[handler", "workers = %d\n[handler"
+                                  % workers, 1))
+        rc, out, err = run("--nginx", "-c", path)
+        eq(rc, 0, err)
+        eq(re.findall(r"keepalive (\d+);", out), [str(want)], out)
 
 
 def test_socket_in_use_is_refused():

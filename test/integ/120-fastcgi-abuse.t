@@ -49,7 +49,7 @@ def exchange(c, data, timeout=5):
             s.sendall(data)
         except (BrokenPipeError, ConnectionResetError):
             pass        # refused before it was all sent
-        return fcgi.read_records(s)
+        return fcgi.read_records(s, reset_ok=True)
     finally:
         s.close()
 
@@ -110,7 +110,7 @@ def test_get_values_answered_by_the_host(c):
         ok(b"OTHER" not in body)
         # The same connection then serves a request.
         s.sendall(fcgi.request_bytes("/t/hello"))
-        out = fcgi.read_records(s)[0]
+        out = fcgi.read_records(s, reset_ok=True)[0]
         ok(out.endswith(b"hello from testmod\n"), out)
     finally:
         s.close()
@@ -188,7 +188,7 @@ def test_abort_request_mid_body(c):
             fcgi.record(fcgi.STDIN, 5, b"a" * 1000))
         time.sleep(0.05)
         s.sendall(fcgi.record(fcgi.ABORT_REQUEST, 5))
-        eq(fcgi.read_records(s)[0], b"")
+        eq(fcgi.read_records(s, reset_ok=True)[0], b"")
     finally:
         s.close()
     rec = c.wait_access(lambda x: x["query"] == "abort=1")[0]
@@ -205,12 +205,12 @@ def test_body_in_pieces_and_keep_conn(c):
         for i in range(0, len(data), 7000):     # the host reads it
             s.sendall(data[i:i + 7000])
             time.sleep(0.001)
-        out = fcgi.read_records(s)[0]
+        out = fcgi.read_records(s, reset_ok=True)[0]
         ok(out.endswith(b"\r\n\r\n" + body), "echoed %d bytes" % len(out))
         # Kept: the next request on the same connection (peeked whole).
         s.sendall(fcgi.request_bytes("/t/hello", rid=4,
                                      flags=fcgi.KEEP_CONN))
-        out = fcgi.read_records(s)[0]
+        out = fcgi.read_records(s, reset_ok=True)[0]
         ok(out.endswith(b"hello from testmod\n"), out)
     finally:
         s.close()
@@ -222,7 +222,7 @@ def test_junk_after_the_request_is_not_kept(c):
     try:
         s.sendall(fcgi.request_bytes("/t/hello", flags=fcgi.KEEP_CONN) +
                   b"\x01\x05junk junk junk")
-        out = fcgi.read_records(s)[0]
+        out = fcgi.read_records(s, reset_ok=True)[0]
         ok(out.endswith(b"hello from testmod\n"), out)
         eq(s.recv(100), b"", "closed after the response")
     finally:

@@ -67,9 +67,10 @@ def connect(path, timeout=10):
     return s
 
 
-def read_records(s):
+def read_records(s, reset_ok=False):
     """Reads records until END_REQUEST or EOF; returns (stdout, stderr,
-    records) where records lists (type, request id, content)."""
+    records) where records lists (type, request id, content). A reset
+    raises, or with reset_ok ends the records like EOF."""
     buf, out, err, recs = b"", b"", b"", []
     while True:
         while len(buf) >= 8:
@@ -91,6 +92,8 @@ def read_records(s):
             return out, err, recs
         except ConnectionResetError:
             # Closed by the host with bytes of ours unread.
+            if not reset_ok:
+                raise
             return out, err, recs
         if not chunk:
             return out, err, recs

@@ -209,7 +209,7 @@ class Cluster:
 
     def __init__(self, ini, name="t", nginx=True, nginx_extra="",
                  location_extra="", workers_env=None, listen=None,
-                 build_dir=None):
+                 build_dir=None, keepalive=0):
         self.dir = tempfile.mkdtemp(prefix="warmcgi-%s-" % name)
         os.chmod(self.dir, 0o755)
         # listen: "127.0.0.1:PORT" for TCP; a unix socket by default.
@@ -222,6 +222,7 @@ class Cluster:
         self.nginx_extra = nginx_extra
         self.location_extra = location_extra
         self.env = workers_env
+        self.keepalive = keepalive      # > 0: kept-alive upstream, as --nginx
         self.proc = None
         self.nginx = None
         self.stderr_path = os.path.join(self.dir, "warmcgi.stderr")
@@ -296,6 +297,11 @@ class Cluster:
 
     def nginx_conf(self):
         prefix = self.path("nginx")
+        keep, upstream = "off", ""
+        if self.keepalive:
+            keep = "on"
+            upstream = ("upstream warmcgi { server %s; keepalive %d; }"
+                        % (self.address(), self.keepalive))
         return """
 daemon off;
 master_process on;
@@ -312,6 +318,7 @@ http {
     uwsgi_temp_path %(prefix)s/uwsgi;
     scgi_temp_path %(prefix)s/scgi;
     %(extra)s
+    %(upstream)s
     server {
         listen unix:%(http)s;
         server_name localhost;
@@ -320,20 +327,25 @@ http {
             include %(params)s;
             fastcgi_param REQUEST_START $msec;
             fastcgi_param HTTP_PROXY "";
-            fastcgi_keep_conn off;
+            fastcgi_keep_conn %(keep)s;
             fastcgi_read_timeout 120s;
             fastcgi_buffer_size 32k;
             fastcgi_buffers 8 32k;
             %(location_extra)s
-            fastcgi_pass %(sock)s;
+            fastcgi_pass %(pass)s;
         }
     }
 }
 """ % {"prefix": prefix, "http": self.http_sock, "params": FASTCGI_PARAMS,
-       "sock": self.sock if ":" in self.sock and not
-       self.sock.startswith("/") else "unix:" + self.sock,
-       "extra": self.nginx_extra,
-       "location_extra": self.location_extra}
+       "extra": self.nginx_extra, "location_extra": self.location_extra,
+       "keep": keep, "upstream": upstream,
+       "pass": "warmcgi" if self.keepalive else self.address()}
+
+    def address(self):
+        """The socket as nginx names it."""
+        if ":" in self.sock and not self.sock.startswith("/"):
+            return self.sock
+        return "unix:" + self.sock
 
     def start_nginx(self, conf=None):
         prefix = self.path("nginx")

@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -460,6 +461,91 @@ cgi_file_and_stream(void)
 	buf_free(&e);
 }
 
+static void
+servers(void)
+{
+	char	**list;
+	size_t	 n;
+
+	ASSERT(conf_parse_server("10.0.0.1:9000") == NULL);
+	ASSERT(conf_parse_server("app-1.example.com:9000") == NULL);
+	ASSERT(conf_parse_server("[fd00::1]:9000") == NULL);
+	ASSERT(conf_parse_server("unix:/run/warmcgi.sock") == NULL);
+	ASSERT(conf_parse_server("10.0.0.1") != NULL);
+	ASSERT(conf_parse_server("10.0.0.1:0") != NULL);
+	ASSERT(conf_parse_server("10.0.0.1:65536") != NULL);
+	ASSERT(conf_parse_server(":9000") != NULL);
+	ASSERT(strstr(conf_parse_server("fd00::1:9000"), "brackets") != NULL);
+	ASSERT(conf_parse_server("[fd00::zz]:9000") != NULL);
+	ASSERT(conf_parse_server("[fd00::1:9000") != NULL);
+	ASSERT(conf_parse_server("a_b:9000") != NULL);
+	ASSERT(conf_parse_server("unix:run/x.sock") != NULL);
+	ASSERT(conf_parse_server("unix:/run/x;y") != NULL);
+	ASSERT(conf_parse_servers("a:1, b:2\t[::1]:3 ", &list, &n) == NULL);
+	ASSERT_EQ(n, 3);
+	ASSERT_STR(list[0], "a:1");
+	ASSERT_STR(list[1], "b:2");
+	ASSERT_STR(list[2], "[::1]:3");
+	conf_free_servers(list, n);
+	ASSERT(conf_parse_servers(" , ", &list, &n) != NULL);
+	ASSERT(strstr(conf_parse_servers("a:1 b a:1", &list, &n), "b: ") !=
+	    NULL);
+	ASSERT(strstr(conf_parse_servers("a:1 a:1", &list, &n),
+	    "a:1: given twice") != NULL);
+}
+
+static void
+pool_keys(void)
+{
+	struct buf	 e;
+	struct conf	*c;
+	char		 host[256], text[512];
+
+	buf_init(&e);
+	c = load("[app]\n", &e);
+	ASSERT(c != NULL);
+	ASSERT(gethostname(host, sizeof(host)) == 0);
+	ASSERT_STR(c->host_name, host);
+	ASSERT(c->pid_file == NULL);
+	ASSERT_EQ(c->nupstreams, 0);
+	ASSERT_EQ(c->upstream_max_fails, 1);
+	ASSERT_EQ(c->upstream_fail_timeout_s, 10);
+	ASSERT_EQ(c->upstream_connect_timeout_ms, 500);
+	conf_free(c);
+	c = load("[app]\nhost_name = web-2 (eu)\npid_file = w.pid\n"
+	    "upstream_servers = 10.0.0.1:9000 10.0.0.2:9000\n"
+	    "upstream_max_fails = 3\nupstream_fail_timeout = 30s\n"
+	    "upstream_connect_timeout = 500ms\n", &e);
+	ASSERT(c != NULL);
+	ASSERT_STR(c->host_name, "web-2 (eu)");
+	snprintf(text, sizeof(text), "%s/w.pid", dir);
+	ASSERT_STR(c->pid_file, text);
+	ASSERT_EQ(c->nupstreams, 2);
+	ASSERT_STR(c->upstreams[1], "10.0.0.2:9000");
+	ASSERT_EQ(c->upstream_max_fails, 3);
+	ASSERT_EQ(c->upstream_fail_timeout_s, 30);
+	ASSERT_EQ(c->upstream_connect_timeout_ms, 500);
+	conf_free(c);
+	c = load("[app]\n"				/* 1 */
+	    "host_name =\n"				/* 2 */
+	    "pid_file = /nonexistent/dir/w.pid\n"	/* 3 */
+	    "upstream_servers = 10.0.0.1:9000 10.0.0.2\n"	/* 4 */
+	    "upstream_connect_timeout = 76s\n"		/* 5 */
+	    "upstream_fail_timeout = 10ms\n", &e);	/* 6 */
+	ASSERT(c == NULL);
+	ASSERT(strstr(e.data, "t.ini:2: host_name: must not be empty") !=
+	    NULL);
+	ASSERT(strstr(e.data, "t.ini:3: pid_file: directory /nonexistent/dir "
+	    "does not exist") != NULL);
+	ASSERT(strstr(e.data, "t.ini:4: upstream_servers: 10.0.0.2: expected "
+	    "HOST:PORT") != NULL);
+	ASSERT(strstr(e.data, "t.ini:5: upstream_connect_timeout = 76s: out "
+	    "of range") != NULL);
+	ASSERT(strstr(e.data, "t.ini:6: upstream_fail_timeout = 10ms: "
+	    "expected whole seconds") != NULL);
+	buf_free(&e);
+}
+
 int
 main(void)
 {
@@ -492,6 +578,8 @@ main(void)
 	RUN(operations);
 	RUN(shebang_line);
 	RUN(cgi_file_and_stream);
+	RUN(servers);
+	RUN(pool_keys);
 	unlink(path);
 	unlink(prog);
 	rmdir(dir);

@@ -1,4 +1,6 @@
 /* test_log.c: JSON escaping, time format and stderr level prefixes. */
+#include <string.h>
+
 #include "log.h"
 #include "unit.h"
 
@@ -81,6 +83,27 @@ sb_appenders(void)
 	ASSERT_EQ(sb.len, 4);
 }
 
+static void
+host_field(void)
+{
+	char		 out[512];
+	struct sb	 sb;
+
+	log_set_host("web \"2\"");
+	sb_init(&sb, out, sizeof(out));
+	log_record_begin(&sb, 0, LOG_LEVEL_INFO, "abc", "h");
+	ASSERT_MEM(out, 53, "{\"time\":\"1970-01-01T00:00:00.000000Z\","
+	    "\"level\":\"INFO\",");
+	out[sb.len] = '\0';
+	ASSERT(strstr(out, ",\"host\":\"web \\\"2\\\"\",\"pid\":") != NULL);
+	log_set_host(NULL);	/* back to the hostname */
+	sb_init(&sb, out, sizeof(out));
+	log_record_begin(&sb, 0, LOG_LEVEL_INFO, NULL, NULL);
+	out[sb.len] = '\0';
+	ASSERT(strstr(out, ",\"host\":\"") != NULL);
+	ASSERT(strstr(out, ",\"host\":null") == NULL);
+}
+
 int
 main(void)
 {
@@ -88,5 +111,6 @@ main(void)
 	RUN(time_format);
 	RUN(level_prefixes);
 	RUN(sb_appenders);
+	RUN(host_field);
 	return unit_done();
 }

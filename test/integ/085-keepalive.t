@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Kept-alive FastCGI connections (fastcgi_keep_conn on + upstream
+keepalive, as `warmcgi --nginx` writes them): connections are reused, more
+clients than workers never stall, a worker keeps at most 64 idle
+connections, bodies are read before a connection is kept, a request whose body was not read closes its connection, a client
+that goes away is still seen (499), and a crash or a reload costs no other
+request.
+"""
+import os
+import signal
+import threading
+
+from warmtest import Cluster, eq, main, ok, parallel, wait_for
+
+INI = """
+[app]
+workers = 2
+max_request_size = 64K
+
+[handler t]
+url = /t/
+module = {build}/test/handlers/testmod.so
+"""
+
+
+def setup():
+    return Cluster(INI, "keep", keepalive=8).start()
+
+
+def teardown(c):
+    c.stop()
+
+
+def kept(c):
+    """Connections from nginx the workers hold: unix sockets connected on
+    warmcgi's socket path (the listening one and socketpairs excluded)."""
+    conns = set()
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            x = line.split()
+            # Num RefCount Protocol Flags Type St Inode [Path]
+            if len(x) >= 8 and x[5] == "03" and x[7] == c.sock:
+                conns.add(x[6])
+    n = 0
+    for pid in c.workers():
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if link.startswith("socket:[") and link[8:-1] in conns:
+                n += 1
+    return n
+
+
+def test_connections_are_reused(c):
+    for i in range(20):
+        r = c.get("/t/hello?i=%d" % i)
+        eq(r.status, 200)
+    # One request at a time: nginx reuses one idle connection.
+    n = wait_for(lambda: kept(c) or None, 5, "a kept connection")
+    ok(1 <= n <= 2, "kept connections: %d" % n)
+
+
+def test_more_clients_than_workers_do_not_stall(c):
+    # 16 clients, 2 workers, 8 idle connections per nginx worker: a host
+    # that waited on an idle connection would leave requests hanging.
+    def client(k):
+        def run():
+            for i in range(25):
+                r = c.get("/t/hello?c=%d&i=%d" % (k, i), timeout=10)
+                eq(r.status, 200)
+                eq(r.body, b"hello from testmod\n")
+            return True
+        return run
+    eq(parallel([client(k) for k in range(16)]), [True] * 16)
+
+
+def test_a_worker_keeps_at_most_64_connections(c):
+    # nginx may cache more (keepalive 128): the worker closes the rest.
+    # 90 requests of 20 ms at once on one worker: 90 connections open.
+    one = Cluster(INI.replace("workers = 2", "workers = 1"), "keep1",
+                  keepalive=128).start()
+    try:
+        def client(k):
+            def run():
+                r = one.get("/t/sleep?ms=20&c=%d" % k, timeout=60)
+                return r.status
+            return run
+        eq(parallel([client(k) for k in range(90)]), [200] * 90)
+        n = kept(one)
+        ok(1 <= n <= 64, "kept connections: %d" % n)
+        for i in range(10):
+            eq(one.get("/t/hello").status, 200)
+    finally:
+        one.stop()
+
+
+def test_bodies_are_read_before_a_connection_is_kept(c):
+    for size in (0, 1, 8191, 8192, 20000, 65536):
+        body = bytes((i * 7) % 251 for i in range(size))
+        r = c.post("/t/echo", body)
+        eq(r.status, 200, size)
+        eq(r.body, body, size)
+    ok(kept(c) >= 1)
+
+
+def test_unread_body_closes_the_connection(c):
+    r = c.post("/t/echo", b"x" * 70000)
+    eq(r.status, 413)
+    for i in range(10):
+        eq(c.get("/t/hello").status, 200)
+    r = c.post("/t/echo", b"after")
+    eq(r.body, b"after")
+
+
+def test_client_going_away_is_seen(c):
+    try:
+        c.get("/t/sleep?ms=3000", timeout=0.5)
+    except OSError:
+        pass
+    rec = c.wait_access(lambda x: x["path"] == "/t/sleep" and
+                        x["status"] == 499)
+    rid = rec[-1]["request_id"]
+    c.wait_app(lambda x: x["request_id"] == rid and
+               x["message"] == "request canceled")
+    for i in range(10):
+        eq(c.get("/t/hello").status, 200)
+
+
+def test_crash_costs_only_its_request(c):
+    for i in range(10):
+        eq(c.get("/t/hello").status, 200)
+    eq(c.get("/t/crash").status, 500)
+    for i in range(20):
+        eq(c.get("/t/hello?after=%d" % i).status, 200)
+    c.wait_workers(2)
+
+
+def test_reload_fails_no_request(c):
+    stop = threading.Event()
+    bad = []
+
+    def load():
+        while not stop.is_set():
+            r = c.get("/t/hello", timeout=10)
+            if r.status != 200:
+                bad.append(r.status)
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        before = set(c.wait_workers(2))
+        c.signal(signal.SIGHUP)
+        wait_for(lambda: not before & set(c.workers()) and
+                 len(c.workers()) == 2, 20, "new workers")
+        for i in range(10):
+            eq(c.get("/t/hello").status, 200)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    eq(bad, [])
+
+
+main(setup=setup, teardown=teardown)
