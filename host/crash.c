@@ -74,23 +74,28 @@ fcgi_header(struct sb *sb, int type, int id, size_t len)
 	sb_mem(sb, h, 8);
 }
 
-/* Sends the default 500 through the request's transport, if possible. */
-static void
-answer_500(struct req *r)
+static char	 out500[PAGE_MAX + 64];	/* the answer, built in advance */
+
+/*
+ * Builds the default 500 for r's transport in out500 and marks r as
+ * answered with it (for the access record). Returns its length, or 0 when
+ * nothing can be sent (the head went out already, no descriptor).
+ */
+static size_t
+build_500(struct req *r)
 {
-	static char	 out[PAGE_MAX + 64];
 	static const unsigned char end[8] = { 0 };
 	struct transport *t = r->t;
 	struct sb	 sb;
 	const char	*page = page500;
 	size_t		 n = page500_len;
 
-	if (t == NULL || t->head_sent || t->emergency_fd < 0)
-		return;
+	if (r == NULL || t == NULL || t->head_sent || t->emergency_fd < 0)
+		return 0;
 	t->head_sent = 1;
 	if (r->is_head)
 		n = page500_head;
-	sb_init(&sb, out, sizeof(out));
+	sb_init(&sb, out500, sizeof(out500));
 	if (t->style == TRANSPORT_HTTP) {
 		sb_str(&sb, "HTTP/1.1 500 Internal Server Error\r\n");
 		page += strlen("Status: 500 Internal Server Error\r\n");
@@ -105,9 +110,17 @@ answer_500(struct req *r)
 	} else {
 		sb_mem(&sb, page, n);
 	}
-	io_write_all(t->emergency_fd, sb.p, sb.len);
 	r->status = 500;
 	r->bytes = (long long)(n - page500_head);
+	return sb.len;
+}
+
+/* Sends what build_500() built. */
+static void
+send_500(struct req *r, size_t len)
+{
+	if (len > 0)
+		io_write_all(r->t->emergency_fd, out500, len);
 }
 
 /* Logs the record of a crash or hard deadline, then the access record. */
@@ -152,6 +165,7 @@ on_crash(int sig, siginfo_t *si, void *uctx)
 	void		*bt[DEADLINE_BT_MAX];
 	struct req	*r;
 	int		 nbt, in_handler = deadline_in_handler();
+	size_t		 len;
 
 	(void)si;
 	(void)uctx;
@@ -160,14 +174,18 @@ on_crash(int sig, siginfo_t *si, void *uctx)
 			pause();	/* the watchdog is already answering */
 	nbt = backtrace(bt, DEADLINE_BT_MAX);
 	r = deadline_req();
-	if (r != NULL)
-		answer_500(r);
+	/*
+	 * The records first: once the 500 is out, a server running us as CGI
+	 * may kill the process (lighttpd does), and they would be lost.
+	 */
+	len = build_500(r);
 	if (exit_status >= 0)
 		log_failure(r, in_handler ? "handler crashed" :
 		    "warmcgi crashed", sig, bt, nbt);
 	else
 		log_failure(r, in_handler ? "handler crashed; worker replaced" :
 		    "worker crashed", sig, bt, nbt);
+	send_500(r, len);
 	/* Not _exit(): module.c interposes it, and would jump into main(). */
 	if (exit_status >= 0 && r != NULL)
 		_Exit(exit_status);
@@ -184,12 +202,13 @@ void
 crash_hard_deadline(void)
 {
 	struct req	*r = deadline_req();
+	size_t		 len = build_500(r);
 
-	if (r != NULL)
-		answer_500(r);
+	/* The records first, as in on_crash(). */
 	log_failure(r, exit_status >= 0 ? "request still running at its hard "
 	    "deadline; stopped" : "request still running at its hard deadline; "
 	    "worker replaced", 0, NULL, 0);
+	send_500(r, len);
 	_Exit(exit_status >= 0 ? exit_status : CRASH_EXIT_HARD_DEADLINE);
 }
 
@@ -275,10 +294,17 @@ crash_format_backtrace(struct sb *sb, void *const *frames, int n, int skip)
 int
 crash_altstack(void)
 {
-	stack_t	 ss;
+	/* Only the kernel points at a stack in use: keep it reachable, so
+	 * that leak checkers (valgrind) do not report it as lost. */
+	static void *volatile stacks[8];
+	static _Atomic unsigned nstacks;
+	stack_t		 ss;
+	unsigned	 i;
 
 	if ((ss.ss_sp = malloc(ALTSTACK_SIZE)) == NULL)
 		return -1;
+	if ((i = nstacks++) < sizeof(stacks) / sizeof(stacks[0]))
+		stacks[i] = ss.ss_sp;
 	ss.ss_size = ALTSTACK_SIZE;
 	ss.ss_flags = 0;
 	return sigaltstack(&ss, NULL);

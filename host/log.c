@@ -839,7 +839,9 @@ stderr_line(struct req *r, const char *p, size_t len)
 		len--;
 	if (len == 0)
 		return;
-	if (r->stderr_lines++ >= LINES_MAX) {
+	/* No request: a line written between requests (a handler's thread,
+	 * a library's diagnostic) is a record of the process. */
+	if (r != NULL && r->stderr_lines++ >= LINES_MAX) {
 		if (r->stderr_lines == LINES_MAX + 1)
 			log_req(r, LOG_LEVEL_WARNING, "more than %d stderr "
 			    "lines; the rest are dropped", LINES_MAX);
@@ -855,7 +857,8 @@ stderr_line(struct req *r, const char *p, size_t len)
  * Feeds n bytes of a handler's stderr: every complete line becomes a
  * record of r at once, with a level taken from its prefix (INFO without
  * one); a partial line waits in pending. At most LINES_MAX records per
- * request.
+ * request. With r NULL (no request is being served) the lines are records
+ * of the process.
  */
 void
 log_stderr_feed(struct req *r, struct buf *pending, const char *p, size_t n)

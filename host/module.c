@@ -74,9 +74,16 @@ struct capture {
 	size_t		 in_len;
 	size_t		 in_pos;
 	int		 fd0_body;	/* fd 0 holds the body (else empty) */
+	int		 fd_dir;	/* /proc/self/fd: its size counts fds */
+	int		 task_dir;	/* /proc/self/task: links = threads */
+	long long	 fds_before;	/* open when main() was called */
+	long long	 threads;	/* after the last call */
+	long long	 fds_held;	/* left open by handlers, this worker */
+	int		 recycle;	/* fds_held > FDS_HELD_MAX */
 };
 
 #define OUT_KEEP	(4 << 20)	/* buffer kept between calls */
+#define FDS_HELD_MAX	32	/* then the worker is replaced */
 
 static __thread sigjmp_buf *exit_jb;	/* set while main() runs */
 static sigset_t		 mask;		/* serving thread's signal mask */
@@ -84,6 +91,8 @@ static int		 mask_saved;
 static __thread int exit_status;
 
 extern char **environ;
+
+static long long	 count(int, int);
 
 static void
 copy_err(char *err, size_t errlen, const char *what, const char *detail)
@@ -442,6 +451,7 @@ capture_new(void)
 		return NULL;
 	buf_init(&c->out);
 	buf_init(&c->err);
+	c->fd_dir = c->task_dir = -1;
 	c->first_in = stdin;
 	c->first_out = stdout;
 	if (memfd_at(0, "warmcgi-stdin") == -1 ||
@@ -450,7 +460,74 @@ capture_new(void)
 		free(c);
 		return NULL;
 	}
+	/* Without /proc (or before Linux 6.2) the leak checks are off. */
+	c->fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	c->task_dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (count(c->fd_dir, 0) <= 0) {
+		close(c->fd_dir);
+		c->fd_dir = -1;
+	}
 	return c;
+}
+
+/*
+ * Counts this process's open descriptors (the size of /proc/self/fd, since
+ * Linux 6.2) or threads (the links of /proc/self/task, less two): one
+ * fstat() each, no directory read. Returns -1 when unknown.
+ */
+static long long
+count(int dir, int threads)
+{
+	struct stat	 st;
+
+	if (dir == -1 || fstat(dir, &st) == -1)
+		return -1;
+	return threads ? (long long)st.st_nlink - 2 : (long long)st.st_size;
+}
+
+/*
+ * After a call: warns about the threads and descriptors the handler left
+ * behind (naming the request). A module that keeps a connection open
+ * between requests is warned about once; one that leaks on every request
+ * fills the worker's descriptor table, so after FDS_HELD_MAX the worker
+ * is replaced, the way a drop-in module that changed on disk is.
+ */
+static void
+check_residue(struct capture *c)
+{
+	long long	 n, threads;
+
+	/* The host's own threads never change: compare with the last call. */
+	threads = count(c->task_dir, 1);
+	if ((n = threads - c->threads) > 0 && c->threads > 0)
+		log_req(c->req, LOG_LEVEL_WARNING, "the handler left %lld "
+		    "thread%s running after main() returned", n,
+		    n == 1 ? "" : "s");
+	c->threads = threads;
+	if ((n = count(c->fd_dir, 0) - c->fds_before) <= 0 ||
+	    c->fds_before <= 0)
+		return;
+	c->fds_held += n;
+	log_req(c->req, LOG_LEVEL_WARNING, "the handler left %lld file "
+	    "descriptor%s open (%lld in this worker)", n, n == 1 ? "" : "s",
+	    c->fds_held);
+	if (c->fds_held > FDS_HELD_MAX && !c->recycle) {
+		c->recycle = 1;
+		log_req(c->req, LOG_LEVEL_ERROR, "handlers left more than %d "
+		    "file descriptors open in this worker; it is replaced "
+		    "after this request", FDS_HELD_MAX);
+	}
+}
+
+/*
+ * Returns 1 when handlers leaked so many descriptors that this worker
+ * should be replaced after its request.
+ */
+int
+capture_recycle_wanted(const struct capture *c)
+{
+	return c->recycle;
 }
 
 /* Makes fd 0 read body (len bytes) from its start, then end-of-file. */
@@ -494,6 +571,9 @@ capture_begin(struct capture *c, struct req *r, const char *body,
 	c->in_pos = 0;
 	if (install_streams(c) == -1 || set_fd0(c, body, len) == -1)
 		return -1;
+	c->fds_before = count(c->fd_dir, 0);
+	if (c->threads == 0)	/* the first call: after the watchdog started */
+		c->threads = count(c->task_dir, 1);
 	__fpurge(stdin);
 	clearerr(stdin);
 	__fpurge(c->first_in);		/* it reads fd 0 from its start */
@@ -518,6 +598,8 @@ capture_end(struct capture *c)
 		drain_fd(c, 1);
 	drain_fd(c, 2);
 	log_stderr_flush(c->req, &c->err);
+	check_residue(c);
+	c->req = NULL;	/* the request is over; see stderr_line() */
 }
 
 /*

@@ -34,6 +34,7 @@ int		 capture_begin(struct capture *, struct req *, const char *,
 void		 capture_end(struct capture *);
 struct buf	*capture_out(struct capture *);
 int		 capture_overflowed(const struct capture *);
+int		 capture_recycle_wanted(const struct capture *);
 
 enum module_end	 module_call(struct module *, char **, int *);
 

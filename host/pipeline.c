@@ -826,6 +826,8 @@ run_module(struct pipeline *pl, struct req *r, const struct limits *lim,
 	}
 	module_call(m, r->env, &status);
 	capture_end(pl->cap);
+	if (capture_recycle_wanted(pl->cap))
+		pl->recycle = 1;	/* it leaks descriptors */
 	*out = capture_out(pl->cap);
 	*overflow = capture_overflowed(pl->cap);
 	return 0;

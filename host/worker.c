@@ -47,6 +47,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "deadline.h"
+#include "fcgiguard.h"
 #include "log.h"
 #include "pipeline.h"
 #include "req.h"
@@ -68,6 +69,7 @@ struct worker {
 	int		 ep;		/* epoll set */
 	int		 sig_fd;	/* signalfd */
 	FCGX_Request	 req;
+	struct fcgiguard *guard;	/* checks records before libfcgi */
 	struct transport t;
 	struct buf	 body;		/* request body */
 	int		 body_done;	/* read to a clean end-of-stream */
@@ -143,6 +145,11 @@ fcgi_read_body(struct transport *t, size_t max, const char **body,
 	int		 n;
 
 	buf_trim(b, BODY_KEEP);
+	if (fcgiguard_owns_body(w->guard)) {
+		if ((n = fcgiguard_read_body(w->guard, b, max)) != 0)
+			return n;
+		goto done;
+	}
 	for (;;) {
 		want = max - b->len + 1;	/* one more tells "too large" */
 		if (want > 65536)
@@ -158,6 +165,7 @@ fcgi_read_body(struct transport *t, size_t max, const char **body,
 	}
 	if (FCGX_GetError(w->req.in) != 0)
 		return -1;	/* nginx closed it, or a protocol error */
+done:
 	w->body_done = 1;
 	*body = b->data ? b->data : "";
 	*len = b->len;
@@ -249,7 +257,8 @@ fcgi_end(struct transport *t, const struct req *r)
 	struct worker	*w = t->ctx;
 	int		 fd = t->conn_fd;
 	int		 kept = w->req.keepConnection && w->body_done &&
-			    !w->stopping && !w->draining && keep_room(w, fd);
+			    !w->stopping && !w->draining && keep_room(w, fd) &&
+			    fcgiguard_keepable(w->guard);
 	int		 fast = !kept && w->body_done;
 	int		 watched;
 
@@ -317,18 +326,11 @@ serve(struct worker *w, int fd)
 	w->req.ipcFd = fd;
 	w->req.keepConnection = 1;
 	deadline_io_begin(fd, deadline_now_ms() + w->io_timeout_ms);
-	if (FCGX_Accept_r(&w->req) != 0) {
+	if (fcgiguard_accept(w->guard, &w->req, fd) != 0) {
 		deadline_end();
-		/* libfcgi found it closed (or bad) and closed it. */
+		/* Closed, stalled or bad (see fcgiguard.c): fd is closed. */
 		unkeep(w, fd, 0);
 		return;
-	}
-	if (w->req.ipcFd != fd) {
-		/* It accepted a new connection instead (see the notes). */
-		unkeep(w, fd, 0);
-		fd = w->req.ipcFd;
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-		deadline_io_begin(fd, deadline_now_ms() + w->io_timeout_ms);
 	}
 	memset(&r, 0, sizeof(r));
 	r.params = w->req.envp;
@@ -597,7 +599,9 @@ setup(struct worker *w)
 	}
 	w->listening = 1;
 	w->draining = atomic_load(&w->a->sb->pool->draining);
-	if (FCGX_InitRequest(&w->req, w->a->listen_fd, 0) != 0) {
+	/* No listening socket: libfcgi never accepts a connection itself. */
+	if (FCGX_InitRequest(&w->req, -1, 0) != 0 ||
+	    (w->guard = fcgiguard_new()) == NULL) {
 		log_errorx("FCGX_InitRequest failed");
 		return -1;
 	}

@@ -5,9 +5,10 @@
  *   /hello /env /echo /status?code=N /stderr /raw /mixed /bigheader?n=N
  *   /bigbody?n=N /redirect?to=PATH /loop /clientredirect /nph /malformed
  *   /injection /noblank /empty /crash /abort /fpe /stackoverflow /exit?N
- *   /_exit?N /sleep?ms=N /spin?ms=N /ignore /value?set=X /global
+ *   /_exit?N /sleep?ms=N /spin?ms=N /ignore /value?set=X /global?ms=N
  *   /closestdout /readpast /settimeout?to=N&ms=M /donefd?ms=N /ownaction
- *   /blockread /blockpoll
+ *   /blockread /blockpoll /leakfd?n=N /thread?ms=N /bigwrite?mb=N[&raw=1]
+ *   /fdcount
  *   /eat?mb=N (allocate and touch N MB, abort() if malloc fails)
  *   /grow?mb=N (the same, kept: the worker's RSS grows) /ids (uid, gid)
  *   /work?ms=N (pool tests: logs "work start" and "work end" with the
@@ -15,9 +16,13 @@
  */
 #include <sys/time.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +238,63 @@ do_donefd(void)
 	    now_ms() - t0, errname(wc_err()));
 }
 
+/* Outlives its request, then writes to stderr (between requests). */
+static void *
+late_writer(void *arg)
+{
+	struct timespec	 ts = { 0, (long)(intptr_t)arg * 1000000 };
+
+	nanosleep(&ts, NULL);
+	fprintf(stderr, "WARNING: late line from a thread\n");
+	return NULL;
+}
+
+static void
+do_thread(void)
+{
+	pthread_t	 t;
+	long		 ms = qnum("ms", 300);
+
+	if (pthread_create(&t, NULL, late_writer, (void *)(intptr_t)ms) == 0)
+		pthread_detach(t);
+	text();
+	printf("thread started\n");
+}
+
+/* Writes mb MiB of body, with stdio or with write(1). */
+static void
+do_bigwrite(void)
+{
+	static char	 chunk[1 << 20];
+	long		 i, mb = qnum("mb", 100);
+	int		 raw = (int)qnum("raw", 0);
+
+	memset(chunk, 'x', sizeof(chunk));
+	text();
+	fflush(stdout);
+	for (i = 0; i < mb; i++) {
+		if (raw) {
+			if (write(1, chunk, sizeof(chunk)) < 0)
+				return;
+		} else {
+			fwrite(chunk, 1, sizeof(chunk), stdout);
+		}
+	}
+}
+
+static int
+fdcount(void)
+{
+	DIR		*d = opendir("/proc/self/fd");
+	int		 n = 0;
+
+	while (d != NULL && readdir(d) != NULL)
+		n++;
+	if (d != NULL)
+		closedir(d);
+	return n - 3;	/* ".", ".." and the directory itself */
+}
+
 int
 main(void)
 {
@@ -355,6 +417,9 @@ main(void)
 		v = wc_value("key");
 		printf("after=%s\n", v ? v : "(none)");
 	} else if (strcmp(pi, "/global") == 0) {
+		struct timespec	 ts = { 0, qnum("ms", 0) * 1000000 };
+
+		nanosleep(&ts, NULL);
 		text();
 		printf("hits=%lu pid=%d\n", hits, (int)getpid());
 	} else if (strcmp(pi, "/closestdout") == 0) {
@@ -381,6 +446,19 @@ main(void)
 		do_block(0);
 	} else if (strcmp(pi, "/blockpoll") == 0) {
 		do_block(1);
+	} else if (strcmp(pi, "/leakfd") == 0) {
+		for (i = 0; i < qnum("n", 1); i++)
+			if (open("/dev/null", O_RDONLY) == -1)
+				break;
+		text();
+		printf("leaked fds=%d\n", fdcount());
+	} else if (strcmp(pi, "/fdcount") == 0) {
+		text();
+		printf("fds=%d pid=%d\n", fdcount(), (int)getpid());
+	} else if (strcmp(pi, "/thread") == 0) {
+		do_thread();
+	} else if (strcmp(pi, "/bigwrite") == 0) {
+		do_bigwrite();
 	} else if (strcmp(pi, "/eat") == 0) {
 		release(eat(qnum("mb", 64)));
 		text();

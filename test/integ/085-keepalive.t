@@ -32,7 +32,16 @@ def teardown(c):
 
 
 def kept(c):
-    """Connected sockets the workers hold (the listening one excluded)."""
+    """Connections from nginx the workers hold: unix sockets connected on
+    warmcgi's socket path (the listening one and socketpairs excluded)."""
+    conns = set()
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            x = line.split()
+            # Num RefCount Protocol Flags Type St Inode [Path]
+            if len(x) >= 8 and x[5] == "03" and x[7] == c.sock:
+                conns.add(x[6])
     n = 0
     for pid in c.workers():
         try:
@@ -41,12 +50,12 @@ def kept(c):
             continue
         for fd in fds:
             try:
-                if os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith(
-                        "socket:"):
-                    n += 1
+                link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
             except OSError:
-                pass
-    return n - len(c.workers())     # each worker has the listening socket
+                continue
+            if link.startswith("socket:[") and link[8:-1] in conns:
+                n += 1
+    return n
 
 
 def test_connections_are_reused(c):

@@ -145,7 +145,7 @@ def test_listen_allow_closes_before_reading(c):
     finally:
         busy.join(60)
     # Closed with the request unread: the kernel resets the connection.
-    eq(r.get("error"), "ConnectionResetError", r)
+    eq(r.get("error"), "ConnectionResetError", repr(r))
     rec = wait_for(lambda: [x for x in h.app() if "refused a connection"
                             in x["message"]][n_refused:], 10, "refusal")
     ok(("from %s " % refused_source(c, h)) in rec[0]["message"], rec)

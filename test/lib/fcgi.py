@@ -50,8 +50,9 @@ def stdin(rid, data):
 
 
 def request_bytes(path, method="GET", body=b"", rid=1, flags=0, extra=()):
+    path, _, query = path.partition("?")
     env = [("REQUEST_METHOD", method), ("SCRIPT_NAME", path),
-           ("QUERY_STRING", ""), ("SERVER_PROTOCOL", "HTTP/1.1"),
+           ("QUERY_STRING", query), ("SERVER_PROTOCOL", "HTTP/1.1"),
            ("REMOTE_ADDR", "127.0.0.1")]
     if body:
         env.append(("CONTENT_LENGTH", str(len(body))))
@@ -66,9 +67,10 @@ def connect(path, timeout=10):
     return s
 
 
-def read_records(s):
+def read_records(s, reset_ok=False):
     """Reads records until END_REQUEST or EOF; returns (stdout, stderr,
-    records) where records lists (type, request id, content)."""
+    records) where records lists (type, request id, content). A reset
+    raises, or with reset_ok ends the records like EOF."""
     buf, out, err, recs = b"", b"", b"", []
     while True:
         while len(buf) >= 8:
@@ -87,6 +89,11 @@ def read_records(s):
         try:
             chunk = s.recv(65536)
         except socket.timeout:
+            return out, err, recs
+        except ConnectionResetError:
+            # Closed by the host with bytes of ours unread.
+            if not reset_ok:
+                raise
             return out, err, recs
         if not chunk:
             return out, err, recs

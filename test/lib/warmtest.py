@@ -31,6 +31,23 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 FASTCGI_PARAMS = "/etc/nginx/fastcgi_params"
 
 
+def valgrind_prefix():
+    """With WARMCGI_VALGRIND=DIR (test/run --valgrind), warmcgi and its
+    workers run under valgrind memcheck, one log per process in DIR;
+    test/run reads them at the end.  CGI children are traced too, except
+    shells and coreutils (not ours)."""
+    logdir = os.environ.get("WARMCGI_VALGRIND")
+    if not logdir:
+        return []
+    return ["valgrind", "--tool=memcheck", "--leak-check=full",
+            "--show-leak-kinds=definite,indirect",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--track-fds=no", "--trace-children=yes",
+            "--trace-children-skip=*/sh,*/bash,*/dash,*/env,*/sleep,*/cat,*.sh",
+            "--suppressions=" + os.path.join(SRC, "test", "valgrind.supp"),
+            "--log-file=" + os.path.join(logdir, "vg.%p.log")]
+
+
 def build(path):
     """Absolute path of a build artifact (modules live in the build tree)."""
     return os.path.join(BUILD, path)
@@ -245,7 +262,8 @@ class Cluster:
         if self.env:
             env.update(self.env)
         self.stderr = open(self.stderr_path, "ab")
-        self.proc = subprocess.Popen([WARMCGI, "-c", self.ini],
+        self.proc = subprocess.Popen(valgrind_prefix() +
+                                     [WARMCGI, "-c", self.ini],
                                      stdout=self.stderr, stderr=self.stderr,
                                      env=env, cwd=self.dir)
         wait_for(lambda: self._socket_ready(self.sock) or self._died(),
@@ -449,6 +467,42 @@ http {
     def wait_app(self, pred, timeout=10, what="app record"):
         return wait_for(lambda: [r for r in self.app_records() if pred(r)],
                         timeout, what)
+
+
+def fd_count(pid):
+    """Open descriptors of a process (0 once it is gone)."""
+    try:
+        return len(os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return 0
+
+
+def rss_kb(pid):
+    """Resident set size of a process in KiB (0 once it is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def zombies(pid):
+    """Zombie children of a process."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] == "Z":
+                out.append(int(d))
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
 
 
 def fcgi_request(sock_path, params, body=b"", timeout=30):
