@@ -99,6 +99,14 @@ SYSCALLS = {
         "close": "closes a connection nginx does not keep, at once: the "
                  "request was read to its end, so libfcgi's lingering "
                  "close (shutdown, poll, read) is not needed",
+        "newfstatat": "what the handler left behind, three fstat()s of "
+                      "open /proc directories (no directory read): the "
+                      "size of /proc/self/fd before and after the call "
+                      "counts descriptors, the links of /proc/self/task "
+                      "after it count threads",
+        "recvfrom": "the FastCGI record check: one recv(MSG_PEEK) sees "
+                    "the whole request and checks every record before "
+                    "libfcgi reads it (host/fcgiguard.c)",
         "lseek": "stdio capture, twice: did the handler write to file "
                  "descriptors 1 and 2 directly (the offsets of their "
                  "memfds)? C stdio goes through memory streams and costs "
