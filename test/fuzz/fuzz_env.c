@@ -4,7 +4,9 @@
  * them over). Invariants: every variable has a name and a '=', names are
  * unique, HTTP_PROXY is never set (httpoxy), QUERY_STRING always is, the
  * host's own variables win over the front end's, nothing is empty but
- * QUERY_STRING, and the path to route is never empty.
+ * QUERY_STRING, and the path to route is never empty. The worker's layout
+ * cache (kept from one input to the next, as from one request to the
+ * next) gives the same request and environment as no cache.
  */
 #include "fuzz.h"
 #include "req.h"
@@ -18,12 +20,16 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct arena *a;
+	static struct req_layout *l;
 	struct req_env_extra x = { extra, sizeof(extra) / sizeof(extra[0]) };
-	struct req	 r;
+	struct req	 r, c;
+	enum req_err	 rc;
 	char		*s = fuzz_str(data, size), **params, *p, *nl, *eq;
 	size_t		 n = 1, i, j, nl1;
 
 	if (a == NULL && (a = arena_new(4096)) == NULL)
+		abort();
+	if (l == NULL && (l = req_layout_new()) == NULL)
 		abort();
 	for (p = s; (p = strchr(p, '\n')) != NULL; p++)
 		n++;
@@ -39,10 +45,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&r, 0, sizeof(r));
 	r.arena = a;
 	r.params = params;
-	if (req_parse(&r) == REQ_OK)
+	c = r;
+	if ((rc = req_parse(&r, NULL)) == REQ_OK)
 		FUZZ_ASSERT(r.path[0] != '\0');
 	FUZZ_ASSERT(r.method != NULL && r.query != NULL);
-	if (req_build_env(&r, &x) == REQ_OK) {
+	FUZZ_ASSERT(req_parse(&c, l) == rc);
+	FUZZ_ASSERT(strcmp(c.method, r.method) == 0);
+	FUZZ_ASSERT(strcmp(c.query, r.query) == 0);
+	FUZZ_ASSERT(rc != REQ_OK || strcmp(c.path, r.path) == 0);
+	if ((rc = req_build_env(&r, &x, NULL)) == REQ_OK) {
+		FUZZ_ASSERT(req_build_env(&c, &x, l) == REQ_OK);
+		for (i = 0; r.env[i] != NULL; i++)
+			FUZZ_ASSERT(c.env[i] != NULL &&
+			    strcmp(c.env[i], r.env[i]) == 0);
+		FUZZ_ASSERT(c.env[i] == NULL);
 		for (i = 0; r.env[i] != NULL; i++) {
 			eq = strchr(r.env[i], '=');
 			FUZZ_ASSERT(eq != NULL && eq != r.env[i]);

@@ -211,6 +211,8 @@ layout_cache_gives_the_same_env(void)
 	char	*ex3[] = { "SCRIPT_NAME=/t", "PATH_INFO=/p", "A=2",
 		    "HTTP_HOSTS", "CONTENT_TYPE" };	/* a longer name */
 	char	*longer[] = { "REQUEST_METHOD=GET", "HTTP_XY=1", NULL };
+	char	*noname[] = { "=x", "REQUEST_METHOD=GET", "SCRIPT_NAME=/a",
+		    NULL };
 
 	ASSERT(l != NULL);
 	same_env(l, get1, ex1, 5);	/* records */
@@ -248,6 +250,12 @@ layout_cache_gives_the_same_env(void)
 	same_env(l, other, ex2, 5);
 	same_env(l, longer, ex2, 5);
 	ASSERT_EQ(req_layout_hits(l, 0), 4);
+	req_layout_free(l);
+	/* An empty name first, into an empty layout (found by fuzz_env). */
+	l = req_layout_new();
+	ASSERT(l != NULL);
+	same_env(l, noname, ex1, 5);
+	same_env(l, noname, ex1, 5);
 	req_layout_free(l);
 }
 
