@@ -147,9 +147,8 @@ text_add(struct ltext *t, const char *name, size_t len)
 	size_t	 cap;
 	char	*p;
 
-	if (len == 0)
-		return (long)t->len;	/* t->p may still be NULL */
-	if (len > t->cap - t->len) {
+	/* Allocated even for an empty name: t->p + off must be valid. */
+	if (t->p == NULL || len > t->cap - t->len) {
 		cap = t->cap * 2 + len + 256;
 		if ((p = realloc(t->p, cap)) == NULL)
 			return -1;
