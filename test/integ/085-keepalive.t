@@ -6,11 +6,10 @@ connections, bodies are read before a connection is kept, a request whose body w
 that goes away is still seen (499), and a crash or a reload costs no other
 request.
 """
-import os
 import signal
 import threading
 
-from warmtest import Cluster, eq, main, ok, parallel, wait_for
+from warmtest import Cluster, connections, eq, main, ok, parallel, wait_for
 
 INI = """
 [app]
@@ -32,30 +31,8 @@ def teardown(c):
 
 
 def kept(c):
-    """Connections from nginx the workers hold: unix sockets connected on
-    warmcgi's socket path (the listening one and socketpairs excluded)."""
-    conns = set()
-    with open("/proc/net/unix") as f:
-        next(f)
-        for line in f:
-            x = line.split()
-            # Num RefCount Protocol Flags Type St Inode [Path]
-            if len(x) >= 8 and x[5] == "03" and x[7] == c.sock:
-                conns.add(x[6])
-    n = 0
-    for pid in c.workers():
-        try:
-            fds = os.listdir("/proc/%d/fd" % pid)
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-            except OSError:
-                continue
-            if link.startswith("socket:[") and link[8:-1] in conns:
-                n += 1
-    return n
+    """Connections from nginx the workers hold."""
+    return sum(connections(pid, c.sock) for pid in c.workers())
 
 
 def test_connections_are_reused(c):

@@ -477,6 +477,33 @@ def fd_count(pid):
         return 0
 
 
+def connections(pid, sock_path):
+    """Connections from the front end a process holds: unix sockets
+    connected on warmcgi's socket path (its listening socket and any
+    socketpair are not counted)."""
+    conns = set()
+    try:
+        with open("/proc/net/unix") as f:
+            next(f)
+            for line in f:
+                x = line.split()
+                # Num RefCount Protocol Flags Type St Inode [Path]
+                if len(x) >= 8 and x[5] == "03" and x[7] == sock_path:
+                    conns.add(x[6])
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return 0
+    n = 0
+    for fd in fds:
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:[") and link[8:-1] in conns:
+            n += 1
+    return n
+
+
 def rss_kb(pid):
     """Resident set size of a process in KiB (0 once it is gone)."""
     try:
