@@ -3,7 +3,9 @@
  * fronts a warmcgi configuration the way DESIGN.md ("Front ends") expects:
  *
  *   - an upstream for the socket with kept-alive connections (keepalive
- *     and fastcgi_keep_conn on), and at server level the stock
+ *     and fastcgi_keep_conn on), or for a pool every host without them
+ *     (a drained host closes its idle connections, and nginx never sends
+ *     a POST again), and at server level the stock
  *     fastcgi_params plus REQUEST_START and an empty HTTP_PROXY, the
  *     limits that match the config (body size, header size, timeouts
  *     longer than the longest a request can take), and Strict-Transport-
