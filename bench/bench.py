@@ -99,11 +99,11 @@ SYSCALLS = {
         "close": "closes a connection nginx does not keep, at once: the "
                  "request was read to its end, so libfcgi's lingering "
                  "close (shutdown, poll, read) is not needed",
-        "newfstatat": "what the handler left behind, three fstat()s of "
-                      "open /proc directories (no directory read): the "
-                      "size of /proc/self/fd before and after the call "
-                      "counts descriptors, the links of /proc/self/task "
-                      "after it count threads",
+        "newfstatat": "what the handler left behind: the size of "
+                      "/proc/self/fd (an open directory, not read) before "
+                      "and after the call counts descriptors (threads are "
+                      "counted by the interposed pthread_create(), without "
+                      "a system call)",
         "recvfrom": "the FastCGI record check: one recv(MSG_PEEK) sees "
                     "the whole request and checks every record before "
                     "libfcgi reads it (host/fcgiguard.c)",

@@ -16,7 +16,9 @@
  *   process's first stdin and stdout FILEs: they are flushed and purged
  *   around every call, so nothing crosses from one request to the next;
  * - exit(), _exit() and _Exit() are interposed: called inside main() they
- *   end the request, not the worker (see shared/notes, "Interposing exit").
+ *   end the request, not the worker (see shared/notes, "Interposing exit");
+ * - pthread_create() is interposed to count the threads that are running,
+ *   so that one a handler leaves behind is noticed without a system call.
  *
  * Runs in the worker's main thread; deadline.c tracks the call so that a
  * crash or the hard deadline answers for it.
@@ -31,6 +33,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -75,9 +78,9 @@ struct capture {
 	size_t		 in_pos;
 	int		 fd0_body;	/* fd 0 holds the body (else empty) */
 	int		 fd_dir;	/* /proc/self/fd: its size counts fds */
-	int		 task_dir;	/* /proc/self/task: links = threads */
 	long long	 fds_before;	/* open when main() was called */
-	long long	 threads;	/* after the last call */
+	int		 threads;	/* running after the last call */
+	int		 called;	/* a call began since capture_new() */
 	long long	 fds_held;	/* left open by handlers, this worker */
 	int		 recycle;	/* fds_held > FDS_HELD_MAX */
 };
@@ -92,7 +95,7 @@ static __thread int exit_status;
 
 extern char **environ;
 
-static long long	 count(int, int);
+static long long	 count_fds(int);
 
 static void
 copy_err(char *err, size_t errlen, const char *what, const char *detail)
@@ -451,7 +454,7 @@ capture_new(void)
 		return NULL;
 	buf_init(&c->out);
 	buf_init(&c->err);
-	c->fd_dir = c->task_dir = -1;
+	c->fd_dir = -1;
 	c->first_in = stdin;
 	c->first_out = stdout;
 	if (memfd_at(0, "warmcgi-stdin") == -1 ||
@@ -462,9 +465,7 @@ capture_new(void)
 	}
 	/* Without /proc (or before Linux 6.2) the leak checks are off. */
 	c->fd_dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	c->task_dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC);
-	if (count(c->fd_dir, 0) <= 0) {
+	if (count_fds(c->fd_dir) <= 0) {
 		close(c->fd_dir);
 		c->fd_dir = -1;
 	}
@@ -473,17 +474,75 @@ capture_new(void)
 
 /*
  * Counts this process's open descriptors (the size of /proc/self/fd, since
- * Linux 6.2) or threads (the links of /proc/self/task, less two): one
- * fstat() each, no directory read. Returns -1 when unknown.
+ * Linux 6.2): one fstat(), no directory read. Returns -1 when unknown.
  */
 static long long
-count(int dir, int threads)
+count_fds(int dir)
 {
 	struct stat	 st;
 
 	if (dir == -1 || fstat(dir, &st) == -1)
 		return -1;
-	return threads ? (long long)st.st_nlink - 2 : (long long)st.st_size;
+	return (long long)st.st_size;
+}
+
+/*
+ * Threads started with pthread_create() (interposed below: modules and the
+ * libraries they load resolve it to the executable's) that have not ended.
+ * A thread created some other way (clone(), glibc's own helpers) is not
+ * counted.
+ */
+static atomic_int	 threads_running;
+
+struct thread_start {
+	void	*(*fn)(void *);
+	void	*arg;
+};
+
+/* Runs when the thread returns, calls pthread_exit() or is canceled. */
+static void
+thread_ended(void *unused)
+{
+	(void)unused;
+	atomic_fetch_sub(&threads_running, 1);
+}
+
+static void *
+thread_main(void *p)
+{
+	struct thread_start	 ts = *(struct thread_start *)p;
+	void			*ret;
+
+	free(p);
+	pthread_cleanup_push(thread_ended, NULL);
+	ret = ts.fn(ts.arg);
+	pthread_cleanup_pop(1);
+	return ret;
+}
+
+WC_API int
+pthread_create(pthread_t *t, const pthread_attr_t *attr,
+    void *(*fn)(void *), void *arg)
+{
+	static int	(*real)(pthread_t *, const pthread_attr_t *,
+			    void *(*)(void *), void *);
+	struct thread_start *ts;
+	int		 rc;
+
+	if (real == NULL && (real = (int (*)(pthread_t *,
+	    const pthread_attr_t *, void *(*)(void *), void *))dlsym(RTLD_NEXT,
+	    "pthread_create")) == NULL)
+		return EAGAIN;
+	if ((ts = malloc(sizeof(*ts))) == NULL)
+		return EAGAIN;
+	ts->fn = fn;
+	ts->arg = arg;
+	atomic_fetch_add(&threads_running, 1);
+	if ((rc = real(t, attr, thread_main, ts)) != 0) {
+		atomic_fetch_sub(&threads_running, 1);
+		free(ts);
+	}
+	return rc;
 }
 
 /*
@@ -496,16 +555,17 @@ count(int dir, int threads)
 static void
 check_residue(struct capture *c)
 {
-	long long	 n, threads;
+	long long	 n;
+	int		 threads;
 
 	/* The host's own threads never change: compare with the last call. */
-	threads = count(c->task_dir, 1);
-	if ((n = threads - c->threads) > 0 && c->threads > 0)
+	threads = atomic_load(&threads_running);
+	if ((n = threads - c->threads) > 0)
 		log_req(c->req, LOG_LEVEL_WARNING, "the handler left %lld "
 		    "thread%s running after main() returned", n,
 		    n == 1 ? "" : "s");
 	c->threads = threads;
-	if ((n = count(c->fd_dir, 0) - c->fds_before) <= 0 ||
+	if ((n = count_fds(c->fd_dir) - c->fds_before) <= 0 ||
 	    c->fds_before <= 0)
 		return;
 	c->fds_held += n;
@@ -571,9 +631,11 @@ capture_begin(struct capture *c, struct req *r, const char *body,
 	c->in_pos = 0;
 	if (install_streams(c) == -1 || set_fd0(c, body, len) == -1)
 		return -1;
-	c->fds_before = count(c->fd_dir, 0);
-	if (c->threads == 0)	/* the first call: after the watchdog started */
-		c->threads = count(c->task_dir, 1);
+	c->fds_before = count_fds(c->fd_dir);
+	if (!c->called) {	/* the first call: after the watchdog started */
+		c->threads = atomic_load(&threads_running);
+		c->called = 1;
+	}
 	__fpurge(stdin);
 	clearerr(stdin);
 	__fpurge(c->first_in);		/* it reads fd 0 from its start */

@@ -249,12 +249,32 @@ late_writer(void *arg)
 	return NULL;
 }
 
+/* Ends with pthread_exit(), not by returning. */
+static void *
+exiting(void *arg)
+{
+	pthread_exit(arg);
+}
+
+/*
+ * Starts a thread that outlives the request (?ms=), or with ?join=1 one
+ * that ends before main() returns (?pexit=1: through pthread_exit()).
+ */
 static void
 do_thread(void)
 {
 	pthread_t	 t;
 	long		 ms = qnum("ms", 300);
+	int		 join = (int)qnum("join", 0);
 
+	if (join) {
+		if (pthread_create(&t, NULL, qnum("pexit", 0) ? exiting :
+		    late_writer, NULL) == 0)
+			pthread_join(t, NULL);
+		text();
+		printf("thread joined\n");
+		return;
+	}
 	if (pthread_create(&t, NULL, late_writer, (void *)(intptr_t)ms) == 0)
 		pthread_detach(t);
 	text();

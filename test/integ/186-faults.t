@@ -188,6 +188,26 @@ def test_thread_left_running_is_named_and_harmless(c):
     eq(set(c.workers()), before, "same workers")
 
 
+def test_threads_that_end_in_time_are_not_reported(c):
+    # Joined before main() returns, by returning or by pthread_exit():
+    # no warning. The count of running threads comes back down, so a
+    # thread left running afterwards is still reported.
+    ids = []
+    for q in ("join=1", "join=1&pexit=1"):
+        r = c.get("/t/thread?" + q)
+        eq(r.status, 200)
+        ok("thread joined" in r.text, r.text)
+        ids.append(c.wait_access(lambda x: x["path"] == "/t/thread" and
+                                 x["query"] == q)[-1]["request_id"])
+    r = c.get("/t/thread?ms=50&after=join")
+    rec = c.wait_access(lambda x: x["query"] == "ms=50&after=join")[0]
+    c.wait_app(lambda x: x.get("request_id") == rec["request_id"] and
+               "thread running after main() returned" in x["message"])
+    eq([x for x in c.app_records() if x.get("request_id") in ids and
+        "after main() returned" in x["message"]], [],
+       "warnings for joined threads")
+
+
 def test_busy_worker_killed(c):
     before = set(c.workers())
     out = {}
