@@ -28,6 +28,7 @@
 
 #include "fcgiguard.h"
 #include "fcgirec.h"
+#include "io.h"
 #include "log.h"
 
 #define WINDOW	(256 << 10)	/* peeked or read at once; > 2 records */
@@ -83,24 +84,6 @@ refuse(struct fcgiguard *g)
 	log_warnx("fastcgi: %s; connection closed", g->rec.error);
 }
 
-/* Writes all n bytes to fd. Returns 0 or -1. */
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	ssize_t	 k;
-
-	while (n > 0) {
-		if ((k = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p = (const char *)p + k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Answers a management record on the connection. Returns 0 or -1. */
 static int
 answer(struct fcgiguard *g, const struct fcgirec_rec *r)
@@ -113,7 +96,7 @@ answer(struct fcgiguard *g, const struct fcgirec_rec *r)
 		    sizeof(out));
 	else
 		n = fcgirec_unknown_type(r->type, out, sizeof(out));
-	return write_all(g->fd, out, n);
+	return io_write_all(g->fd, out, n);
 }
 
 /*
@@ -226,7 +209,7 @@ accept_slow(struct fcgiguard *g, FCGX_Request *req)
 		if (buf_append(&g->head, g->buf + g->off - r.len, r.len) == -1)
 			return -1;
 	} while (k != FCGIREC_PARAMS_END);
-	if (write_all(g->sp[1], g->head.data, g->head.len) == -1)
+	if (io_write_all(g->sp[1], g->head.data, g->head.len) == -1)
 		return -1;
 	req->ipcFd = g->sp[0];
 	req->keepConnection = 1;

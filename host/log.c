@@ -657,42 +657,34 @@ log_pending(void)
 void
 log_flush(int wait)
 {
-	int	 saved = errno;
-
 	if (!batch_take(wait))
 		return;
 	if (batch.len > 0)
-		io_write_all(access_fd != -1 ? access_fd : 2, batch.buf,
-		    batch.len);
+		log_write_access(batch.buf, batch.len);
 	batch.len = 0;
 	batch_give();
-	errno = saved;
 }
 
 /* Adds a finished access record to the batch, or writes it. */
 static void
 put_access(const char *p, size_t n)
 {
-	int	 saved = errno;
-
 	if (!batch.on) {
 		log_write_access(p, n);
 		return;
 	}
 	batch_take(1);
 	if (batch.len + n > sizeof(batch.buf)) {
-		io_write_all(access_fd != -1 ? access_fd : 2, batch.buf,
-		    batch.len);
+		log_write_access(batch.buf, batch.len);
 		batch.len = 0;
 	}
 	if (n > sizeof(batch.buf)) {
-		io_write_all(access_fd != -1 ? access_fd : 2, p, n);
+		log_write_access(p, n);
 	} else {
 		memcpy(batch.buf + batch.len, p, n);
 		batch.len += n;
 	}
 	batch_give();
-	errno = saved;
 }
 
 /*

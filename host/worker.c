@@ -323,8 +323,6 @@ serve(struct worker *w, int fd)
 {
 	struct req	 r;
 
-	w->req.ipcFd = fd;
-	w->req.keepConnection = 1;
 	deadline_io_begin(fd, deadline_now_ms() + w->io_timeout_ms);
 	if (fcgiguard_accept(w->guard, &w->req, fd) != 0) {
 		deadline_end();
