@@ -6,12 +6,11 @@ and response bodies exceed the pipe buffers; and cgit browsing it.
 """
 import os
 import shutil
-import socket
 import subprocess
 import urllib.error
 import urllib.request
 
-from warmtest import Cluster, Skip, eq, main, ok
+from warmtest import Cluster, Skip, eq, free_port, main, ok
 
 BACKEND = "/usr/lib/git-core/git-http-backend"
 CGIT = "/usr/lib/cgit/cgit.cgi"
@@ -75,14 +74,6 @@ SERVER = """
         }
     }
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Ctx:

@@ -15,12 +15,11 @@ Where namespaces cannot be made, the first test skips and the hosts run
 on 127.0.0.11 and .12 (no IPv6 there).
 """
 import os
-import shutil
 import subprocess
 import tempfile
 import threading
 
-from netpool import Host, Net, fcgi_from, ip, work_marks
+from netpool import Host, Net, fcgi_from, ip, teardown, work_marks
 from warmtest import BUILD, WARMCGI, Skip, eq, main, ok, wait_for
 
 INI = """
@@ -56,14 +55,6 @@ def setup():
         teardown(c)
         raise
     return c
-
-
-def teardown(c):
-    for h in c.hosts:
-        h.stop()
-    c.net.remove()
-    if os.environ.get("WARMCGI_KEEP") is None:
-        shutil.rmtree(c.dir, ignore_errors=True)
 
 
 def host_part(address):

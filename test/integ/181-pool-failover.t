@@ -18,12 +18,12 @@ is not possible, the first test skips and the hosts run on 127.0.0.11-13.
 """
 import datetime
 import os
-import shutil
 import subprocess
 import tempfile
 import time
 
-from netpool import Front, Host, Load, Net, failed, served_by, work_marks
+from netpool import (Front, Host, Load, Net, failed, served_by, teardown,
+                     work_marks)
 from warmtest import BUILD, NGINX, WARMCGI, Skip, eq, main, ok, wait_for
 
 INI = """
@@ -69,16 +69,6 @@ def setup():
         teardown(p)
         raise
     return p
-
-
-def teardown(p):
-    if p.front:
-        p.front.stop()
-    for h in p.hosts:
-        h.stop()
-    p.net.remove()
-    if os.environ.get("WARMCGI_KEEP") is None:
-        shutil.rmtree(p.dir, ignore_errors=True)
 
 
 def in_flight(host, load=None):

@@ -8,14 +8,13 @@ start across hosts), the next 16 the worker's random bits (one value per
 INSTANCE_ID, never shared by two), the last 8 the worker's counter; every
 INSTANCE_ID belongs to one host; every record names its host.
 """
-import os
 import re
 import shutil
 import subprocess
 import tempfile
 import time
 
-from netpool import Front, Host, Net
+from netpool import Front, Host, Net, teardown
 from warmtest import BUILD, Skip, eq, free_port, main, ok
 
 N = 100000
@@ -50,16 +49,6 @@ def setup():
         teardown(c)
         raise
     return c
-
-
-def teardown(c):
-    if c.front:
-        c.front.stop()
-    for h in c.hosts:
-        h.stop()
-    c.net.remove()
-    if os.environ.get("WARMCGI_KEEP") is None:
-        shutil.rmtree(c.dir, ignore_errors=True)
 
 
 def test_hosts_are_separate_namespaces(c):

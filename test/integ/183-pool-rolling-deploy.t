@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 
-from netpool import Front, Host, Load, Net, failed
+from netpool import Front, Host, Load, Net, failed, teardown
 from warmtest import BUILD, Skip, eq, main, ok, wait_for
 
 INI = """
@@ -75,16 +75,6 @@ def setup():
         teardown(c)
         raise
     return c
-
-
-def teardown(c):
-    if c.front:
-        c.front.stop()
-    for h in c.hosts:
-        h.stop()
-    c.net.remove()
-    if os.environ.get("WARMCGI_KEEP") is None:
-        shutil.rmtree(c.dir, ignore_errors=True)
 
 
 def rfc3339(t):

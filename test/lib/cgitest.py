@@ -18,7 +18,8 @@ import socket
 import subprocess
 import tempfile
 
-from warmtest import WARMCGI, Response, Skip, public_build, wait_for
+from warmtest import (WARMCGI, Response, Skip, free_port, public_build,
+                      wait_for)
 
 
 def parse_http(raw):
@@ -79,14 +80,6 @@ def request(ini, line, headers=(), data=None, stdin=None, timeout=60,
     p = subprocess.run(args, input=stdin, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=timeout, env=e)
     return Result(p.returncode, p.stdout, p.stderr)
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def port_open(port):

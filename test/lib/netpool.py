@@ -397,6 +397,18 @@ http {
         return out
 
 
+def teardown(c):
+    """Stops what a pool test's setup started (c.front when it has one,
+    c.hosts, c.net) and removes c.dir unless WARMCGI_KEEP is set."""
+    if getattr(c, "front", None):
+        c.front.stop()
+    for h in c.hosts:
+        h.stop()
+    c.net.remove()
+    if os.environ.get("WARMCGI_KEEP") is None:
+        shutil.rmtree(c.dir, ignore_errors=True)
+
+
 class Load:
     """Continuous load through nginx: `threads` clients each send GET and
     POST /t/work?ms=MS in turn (POST with a small body; GET only without

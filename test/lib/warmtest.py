@@ -140,8 +140,8 @@ def pid_alive(pid):
         return False
 
 
-def children(pid):
-    """PIDs whose parent is pid (from /proc)."""
+def _children(pid, zombie):
+    """PIDs whose parent is pid (from /proc): the zombies, or the others."""
     out = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -149,11 +149,16 @@ def children(pid):
         try:
             with open("/proc/%s/stat" % d) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid and fields[0] != "Z":
+            if int(fields[1]) == pid and (fields[0] == "Z") == zombie:
                 out.append(int(d))
         except (OSError, IndexError, ValueError):
             pass
     return sorted(out)
+
+
+def children(pid):
+    """PIDs whose parent is pid (from /proc), zombies left out."""
+    return _children(pid, False)
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -518,18 +523,7 @@ def rss_kb(pid):
 
 def zombies(pid):
     """Zombie children of a process."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid and fields[0] == "Z":
-                out.append(int(d))
-        except (OSError, IndexError, ValueError):
-            pass
-    return out
+    return _children(pid, True)
 
 
 def fcgi_request(sock_path, params, body=b"", timeout=30):
