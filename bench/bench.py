@@ -87,26 +87,26 @@ SYSCALLS = {
                    "answered, without epoll_wait; one request at a time, "
                    "that second accept4 fails with EAGAIN (the errors "
                    "column) and the worker goes back to epoll_wait",
-        "read": "FCGX_Accept_r reads BEGIN_REQUEST, the PARAMS and the "
-                "empty STDIN record: nginx writes them together, so one "
-                "read() gets the whole request",
+        "read": "one read() gets the whole request: nginx writes "
+                "BEGIN_REQUEST, the PARAMS and the empty STDIN record "
+                "together; every record is checked and the parameters "
+                "decoded in that buffer (host/fcgiconn.c)",
         "write": "one write() sends the response: the STDOUT records, the "
-                 "end of the stream and END_REQUEST, which libfcgi "
-                 "buffers until FCGX_Finish_r. The access records go out "
+                 "end of the stream and END_REQUEST, gathered until the "
+                 "request ends. The access records go out "
                  "in batches of up to 4 KiB while requests keep coming "
                  "(one more write() per 11 or so requests), else 5 ms "
                  "after the last one (one per request, one at a time)",
         "close": "closes a connection nginx does not keep, at once: the "
-                 "request was read to its end, so libfcgi's lingering "
-                 "close (shutdown, poll, read) is not needed",
+                 "request was read to its end, so a lingering close "
+                 "(shutdown, poll, read) is not needed",
         "newfstatat": "what the handler left behind: the size of "
-                      "/proc/self/fd (an open directory, not read) before "
-                      "and after the call counts descriptors (threads are "
-                      "counted by the interposed pthread_create(), without "
-                      "a system call)",
-        "recvfrom": "the FastCGI record check: one recv(MSG_PEEK) sees "
-                    "the whole request and checks every record before "
-                    "libfcgi reads it (host/fcgiguard.c)",
+                      "/proc/self/fd (an open directory, not read) counts "
+                      "descriptors after the call, and before it unless "
+                      "the host opened or closed none since the last "
+                      "call (a kept connection: once per request, else "
+                      "twice); threads are counted by the interposed "
+                      "pthread_create(), without a system call",
         "lseek": "stdio capture, twice: did the handler write to file "
                  "descriptors 1 and 2 directly (the offsets of their "
                  "memfds)? C stdio goes through memory streams and costs "

@@ -26,6 +26,7 @@
 #include "crash.h"
 #include "io.h"
 #include "deadline.h"
+#include "fcgirec.h"
 #include "req.h"
 #include "transport.h"
 
@@ -61,17 +62,10 @@ signal_name(int sig)
 static void
 fcgi_header(struct sb *sb, int type, int id, size_t len)
 {
-	unsigned char	 h[8];
+	unsigned char	 h[FCGIREC_HEADER_LEN];
 
-	h[0] = 1;
-	h[1] = (unsigned char)type;
-	h[2] = (unsigned char)(id >> 8);
-	h[3] = (unsigned char)id;
-	h[4] = (unsigned char)(len >> 8);
-	h[5] = (unsigned char)len;
-	h[6] = 0;
-	h[7] = 0;
-	sb_mem(sb, h, 8);
+	fcgirec_header(h, type, (unsigned)id, len);
+	sb_mem(sb, h, sizeof(h));
 }
 
 static char	 out500[PAGE_MAX + 64];	/* the answer, built in advance */
@@ -102,10 +96,10 @@ build_500(struct req *r)
 		n -= strlen("Status: 500 Internal Server Error\r\n");
 	}
 	if (t->fcgi_request_id > 0) {
-		fcgi_header(&sb, 6, t->fcgi_request_id, n);	/* STDOUT */
+		fcgi_header(&sb, FCGIREC_STDOUT, t->fcgi_request_id, n);
 		sb_mem(&sb, page, n);
-		fcgi_header(&sb, 6, t->fcgi_request_id, 0);
-		fcgi_header(&sb, 3, t->fcgi_request_id, 8);	/* END */
+		fcgi_header(&sb, FCGIREC_STDOUT, t->fcgi_request_id, 0);
+		fcgi_header(&sb, FCGIREC_END_REQUEST, t->fcgi_request_id, 8);
 		sb_mem(&sb, end, 8);
 	} else {
 		sb_mem(&sb, page, n);

@@ -260,21 +260,29 @@ fcgirec_next(struct fcgirec *s, const unsigned char *p, size_t n,
 	return rec->kind = FCGIREC_STDIN_END;
 }
 
-static void
-header(unsigned char *h, int type, size_t len, size_t pad)
+/*
+ * Writes a record header (FastCGI 1.0 section 3.3) at h: type, request
+ * id, content length, no padding. Async-signal-safe (crash.c).
+ */
+void
+fcgirec_header(unsigned char *h, int type, unsigned id, size_t len)
 {
 	h[0] = 1;
 	h[1] = (unsigned char)type;
-	h[2] = h[3] = 0;
+	h[2] = (unsigned char)(id >> 8);
+	h[3] = (unsigned char)id;
 	h[4] = (unsigned char)(len >> 8);
 	h[5] = (unsigned char)len;
-	h[6] = (unsigned char)pad;
+	h[6] = 0;
 	h[7] = 0;
 }
 
-/* Reads one length of a pair (1 or 4 bytes). Returns -1 at the end. */
-static long
-pair_len(const unsigned char **pp, const unsigned char *end)
+/*
+ * Reads one length of a name-value pair (1 or 4 bytes) at *pp, moving *pp
+ * past it. Returns -1 when it does not fit before end.
+ */
+long
+fcgirec_pair_len(const unsigned char **pp, const unsigned char *end)
 {
 	const unsigned char *p = *pp;
 	long		 v;
@@ -318,8 +326,8 @@ fcgirec_values_result(const unsigned char *content, size_t n,
 	long		 kl, vl;
 	int		 done[3] = { 0, 0, 0 };
 
-	while ((kl = pair_len(&p, end)) != -1 &&
-	    (vl = pair_len(&p, end)) != -1) {
+	while ((kl = fcgirec_pair_len(&p, end)) != -1 &&
+	    (vl = fcgirec_pair_len(&p, end)) != -1) {
 		if (kl > end - p || vl > end - p - kl)
 			break;
 		for (i = 0; i < 3; i++) {
@@ -339,7 +347,8 @@ fcgirec_values_result(const unsigned char *content, size_t n,
 	pad = (8 - len % 8) % 8;
 	if (cap < FCGIREC_HEADER_LEN + len + pad)
 		return 0;
-	header(out, FCGIREC_GET_VALUES_RESULT, len, pad);
+	fcgirec_header(out, FCGIREC_GET_VALUES_RESULT, 0, len);
+	out[6] = (unsigned char)pad;
 	memcpy(out + FCGIREC_HEADER_LEN, body, len);
 	memset(out + FCGIREC_HEADER_LEN + len, 0, pad);
 	return FCGIREC_HEADER_LEN + len + pad;
@@ -354,7 +363,7 @@ fcgirec_unknown_type(int type, unsigned char *out, size_t cap)
 {
 	if (cap < 16)
 		return 0;
-	header(out, FCGIREC_UNKNOWN_TYPE, 8, 0);
+	fcgirec_header(out, FCGIREC_UNKNOWN_TYPE, 0, 8);
 	memset(out + FCGIREC_HEADER_LEN, 0, 8);
 	out[FCGIREC_HEADER_LEN] = (unsigned char)type;
 	return 16;

@@ -74,5 +74,8 @@ enum fcgirec_kind fcgirec_next(struct fcgirec *, const unsigned char *,
 size_t		 fcgirec_values_result(const unsigned char *, size_t,
 		    unsigned char *, size_t);
 size_t		 fcgirec_unknown_type(int, unsigned char *, size_t);
+void		 fcgirec_header(unsigned char *, int, unsigned, size_t);
+long		 fcgirec_pair_len(const unsigned char **,
+		    const unsigned char *);
 
 #endif

@@ -54,8 +54,6 @@ static pid_t	 pid;			/* cached: getpid() is a syscall */
 static char	 ident[512];		/* ,"host":..,"pid":..,"instance_id":.. */
 static size_t	 ident_len;		/* 0: not built yet */
 static __thread char record[RECORD_MAX];
-static char	 prepared[RECORD_MAX];	/* log_access_prepare()'s record */
-static size_t	 prepared_len;
 
 /*
  * Access records not written yet. The serving thread appends; the
@@ -921,33 +919,6 @@ format_access(struct sb *sb, const struct req *r)
 	put_ident(sb);
 	sb->cap += 2;
 	record_end(sb);
-}
-
-/*
- * Formats the access record of a finished request, to be written by
- * log_access_commit(): the pipeline formats it while r's strings are
- * valid, ends the response (which releases them), then commits it. For
- * the serving thread only.
- */
-void
-log_access_prepare(const struct req *r)
-{
-	struct sb	 sb;
-
-	sb_init(&sb, prepared, sizeof(prepared) - 2);
-	format_access(&sb, r);
-	prepared_len = sb.len;
-}
-
-/*
- * Writes the record log_access_prepare() formatted, or adds it to the
- * batch (log_batch_access()).
- */
-void
-log_access_commit(void)
-{
-	put_access(prepared, prepared_len);
-	prepared_len = 0;
 }
 
 /*

@@ -70,8 +70,6 @@ struct buf;
 void	 log_stderr_feed(struct req *, struct buf *, const char *, size_t);
 void	 log_stderr_flush(struct req *, struct buf *);
 void	 log_access(const struct req *);
-void	 log_access_prepare(const struct req *);
-void	 log_access_commit(void);
 void	 log_access_now(const struct req *);
 void	 log_batch_access(int);
 int	 log_pending(void);

@@ -13,8 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <fcgiapp.h>
-
 #include "buf.h"
 #include "cli.h"
 #include "conf.h"
@@ -210,10 +208,6 @@ main(int argc, char **argv)
 	free(rq.headers);
 	if (log_open(c->log, c->access_log) == -1)
 		return 1;
-	if (FCGX_Init() != 0) {
-		fprintf(stderr, "warmcgi: FCGX_Init failed\n");
-		return 1;
-	}
 	systemd_notify_init();
 	if ((fd = systemd_listen_fd()) != -1)
 		own = 0;

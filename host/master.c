@@ -72,8 +72,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <fcgiapp.h>
-
 #include "conf.h"
 #include "crash.h"
 #include "drain.h"

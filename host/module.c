@@ -79,6 +79,8 @@ struct capture {
 	int		 fd0_body;	/* fd 0 holds the body (else empty) */
 	int		 fd_dir;	/* /proc/self/fd: its size counts fds */
 	long long	 fds_before;	/* open when main() was called */
+	long long	 fds_after;	/* open when the last call returned */
+	unsigned long	 fds_seen;	/* fds_moved then */
 	int		 threads;	/* running after the last call */
 	int		 called;	/* a call began since capture_new() */
 	long long	 fds_held;	/* left open by handlers, this worker */
@@ -96,6 +98,14 @@ static __thread int exit_status;
 extern char **environ;
 
 static long long	 count_fds(int);
+
+/*
+ * Bumped whenever the host opens or closes a descriptor that outlives
+ * what it is doing (capture_fds_moved()). While it stays the same, the
+ * descriptors open before a call are those open after the last call,
+ * so they are not counted again.
+ */
+static unsigned long	 fds_moved = 1;
 
 static void
 copy_err(char *err, size_t errlen, const char *what, const char *detail)
@@ -140,6 +150,7 @@ load(const char *path, int fresh, char *err, size_t errlen)
 		copy_err(err, errlen, path, "out of memory");
 		return NULL;
 	}
+	capture_fds_moved();	/* fd, and whatever the module opens */
 	m->fd = fd;
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
@@ -189,6 +200,7 @@ module_free(struct module *m)
 {
 	if (m == NULL)
 		return;
+	capture_fds_moved();
 	if (m->dl != NULL)
 		dlclose(m->dl);
 	if (m->fd != -1)
@@ -487,6 +499,16 @@ count_fds(int dir)
 }
 
 /*
+ * Tells the capture that the host opened or closed descriptors between
+ * calls (a connection, a module, a log): the next call counts them anew.
+ */
+void
+capture_fds_moved(void)
+{
+	fds_moved++;
+}
+
+/*
  * Threads started with pthread_create() (interposed below: modules and the
  * libraries they load resolve it to the executable's) that have not ended.
  * A thread created some other way (clone(), glibc's own helpers) is not
@@ -565,8 +587,9 @@ check_residue(struct capture *c)
 		    "thread%s running after main() returned", n,
 		    n == 1 ? "" : "s");
 	c->threads = threads;
-	if ((n = count_fds(c->fd_dir) - c->fds_before) <= 0 ||
-	    c->fds_before <= 0)
+	c->fds_after = count_fds(c->fd_dir);
+	c->fds_seen = fds_moved;
+	if ((n = c->fds_after - c->fds_before) <= 0 || c->fds_before <= 0)
 		return;
 	c->fds_held += n;
 	log_req(c->req, LOG_LEVEL_WARNING, "the handler left %lld file "
@@ -631,7 +654,10 @@ capture_begin(struct capture *c, struct req *r, const char *body,
 	c->in_pos = 0;
 	if (install_streams(c) == -1 || set_fd0(c, body, len) == -1)
 		return -1;
-	c->fds_before = count_fds(c->fd_dir);
+	if (c->fds_seen == fds_moved && c->fds_after > 0)
+		c->fds_before = c->fds_after;
+	else
+		c->fds_before = count_fds(c->fd_dir);
 	if (!c->called) {	/* the first call: after the watchdog started */
 		c->threads = atomic_load(&threads_running);
 		c->called = 1;

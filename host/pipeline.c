@@ -1408,24 +1408,16 @@ pipeline_serve(struct pipeline *pl, struct req *r)
 	late = deadline_err() == WC_DEADLINE_EXCEEDED;
 	r->watched = deadline_end();
 done:
+	/*
+	 * The response goes out before the accounting and the access record
+	 * (the transport leaves r's parameters valid). Without an end (CGI
+	 * mode, --request) it is already out.
+	 */
+	if (r->t->end != NULL)
+		r->t->end(r->t, r);
 	scoreboard_end(pl->sb, row, r->status, r->canceled, late,
 	    log_now_us());
-	if (r->t->end != NULL) {
-		/*
-		 * The response goes out before the record is written; the
-		 * record is formatted first, since ending the request may
-		 * free r's parameters.
-		 */
-		log_access_prepare(r);
-		r->t->end(r->t, r);
-		log_access_commit();
-	} else {
-		/*
-		 * CGI mode: the web server may stop us once it has the
-		 * whole response; the record goes out at once.
-		 */
-		log_access(r);
-	}
+	log_access(r);
 	sdk_end();
 	arena_reset(pl->arena);
 }

@@ -39,7 +39,8 @@ struct transport {
 	 * ends the request (FastCGI END_REQUEST); the transport makes sure
 	 * the watchdog let go of the connection first. Called once per
 	 * request, before its access record is written, so that logging
-	 * never delays the response. May be NULL.
+	 * never delays the response; r's parameters stay valid until the
+	 * transport takes the next request. May be NULL.
 	 */
 	void	(*end)(struct transport *, const struct req *);
 	void		*ctx;		/* the transport's own state */

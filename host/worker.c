@@ -5,10 +5,10 @@
  * Every worker has one epoll set: the listening socket (EPOLLEXCLUSIVE,
  * so a new connection wakes one worker), its own idle kept-alive
  * connections, the control pipe from the master and a signalfd. It
- * accepts with accept4() itself and hands the descriptor to libfcgi's
- * FCGX_Accept_r() (req.ipcFd preset, keepConnection = 1; see
- * shared/notes/keepalive.md). After FCGX_Finish_r() a connection nginx
- * keeps alive goes back into the epoll set instead of pinning the worker
+ * accepts with accept4() and reads and answers each request with
+ * fcgiconn.c (see shared/notes/keepalive.md for the design). After the
+ * response a connection nginx keeps alive goes back into the epoll set
+ * instead of pinning the worker
  * in a blocking read, and an idle connection that becomes readable is
  * served before new ones are accepted. nginx closing an idle one shows as
  * EPOLLRDHUP and it is closed.
@@ -35,20 +35,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <fcgiapp.h>
-
 #include "acl.h"
 #include "buf.h"
 #include "conf.h"
 #include "deadline.h"
-#include "fcgiguard.h"
+#include "fcgiconn.h"
 #include "log.h"
+#include "module.h"
 #include "pipeline.h"
 #include "req.h"
 #include "scoreboard.h"
@@ -61,6 +61,7 @@
 #define TAG_SIG		0xfffffffdu
 #define BODY_KEEP	(4 << 20)
 #define ACCEPT_BATCH	32	/* accepts between two epoll_wait() */
+#define LINGER_MS	2000	/* linger_close() waits so long at most */
 #define LOG_FLUSH_MS	5	/* idle time before access records go out */
 #define MAX_KEPT	64	/* kept connections per worker; more are closed */
 
@@ -68,8 +69,8 @@ struct worker {
 	const struct worker_args *a;
 	int		 ep;		/* epoll set */
 	int		 sig_fd;	/* signalfd */
-	FCGX_Request	 req;
-	struct fcgiguard *guard;	/* checks records before libfcgi */
+	struct fcgiconn	*conn;		/* the FastCGI side of a connection */
+	int		 fd;		/* the connection served, or -1 */
 	struct transport t;
 	struct buf	 body;		/* request body */
 	int		 body_done;	/* read to a clean end-of-stream */
@@ -92,16 +93,8 @@ static int
 fcgi_write(struct transport *t, const void *p, size_t n)
 {
 	struct worker	*w = t->ctx;
-	int		 chunk;
 
-	while (n > 0) {
-		chunk = n > INT_MAX ? INT_MAX : (int)n;
-		if (FCGX_PutStr(p, chunk, w->req.out) != chunk)
-			return -1;
-		p = (const char *)p + chunk;
-		n -= (size_t)chunk;
-	}
-	return 0;
+	return fcgiconn_write(w->conn, p, n);
 }
 
 static int
@@ -109,7 +102,7 @@ fcgi_flush(struct transport *t)
 {
 	struct worker	*w = t->ctx;
 
-	return FCGX_FFlush(w->req.out) == -1 ? -1 : 0;
+	return fcgiconn_flush(w->conn);
 }
 
 /*
@@ -124,11 +117,11 @@ fcgi_abort(struct transport *t)
 {
 	static const unsigned char bad[8] = { 0 };	/* version 0 */
 	struct worker	*w = t->ctx;
-	int		 fd = w->req.ipcFd;
+	int		 fd = w->fd;
 
 	if (fd < 0)
 		return;
-	FCGX_FFlush(w->req.out);
+	fcgiconn_flush(w->conn);
 	if (write(fd, bad, sizeof(bad)) == -1)
 		log_debug("abort: %s", strerror(errno));
 	shutdown(fd, SHUT_RDWR);
@@ -141,31 +134,11 @@ fcgi_read_body(struct transport *t, size_t max, const char **body,
 {
 	struct worker	*w = t->ctx;
 	struct buf	*b = &w->body;
-	size_t		 want;
 	int		 n;
 
 	buf_trim(b, BODY_KEEP);
-	if (fcgiguard_owns_body(w->guard)) {
-		if ((n = fcgiguard_read_body(w->guard, b, max)) != 0)
-			return n;
-		goto done;
-	}
-	for (;;) {
-		want = max - b->len + 1;	/* one more tells "too large" */
-		if (want > 65536)
-			want = 65536;
-		if (buf_reserve(b, want) == -1)
-			return -1;
-		n = FCGX_GetStr(b->data + b->len, (int)want, w->req.in);
-		if (n <= 0)
-			break;
-		b->len += (size_t)n;
-		if (b->len > max)
-			return 1;
-	}
-	if (FCGX_GetError(w->req.in) != 0)
-		return -1;	/* nginx closed it, or a protocol error */
-done:
+	if ((n = fcgiconn_read_body(w->conn, b, max)) != 0)
+		return n;	/* too large, or closed, aborted, bad */
 	w->body_done = 1;
 	*body = b->data ? b->data : "";
 	*len = b->len;
@@ -174,6 +147,14 @@ done:
 
 static int	recycle_due(const struct worker *);
 static long long jittered(long long);
+
+/* Closes a connection. */
+static void
+conn_close(int fd)
+{
+	close(fd);
+	capture_fds_moved();	/* the next module call counts fds anew */
+}
 
 static int
 epoll_add(struct worker *w, int fd, uint32_t events, uint64_t tag)
@@ -212,7 +193,7 @@ keep(struct worker *w, int fd)
 	}
 	w->gen[fd] = 0;
 drop:
-	close(fd);
+	conn_close(fd);
 }
 
 /* Forgets a kept connection, before it is closed. */
@@ -236,8 +217,33 @@ keep_room(const struct worker *w, int fd)
 }
 
 /*
+ * Closes a connection whose request body was left unread, the way
+ * libfcgi's OS_Close() does: our end first (shutdown), then what nginx
+ * still sends is read and dropped until its own end, for LINGER_MS at
+ * most. Closing with unread bytes would reset the connection, and nginx
+ * could lose the response.
+ */
+static void
+linger_close(int fd)
+{
+	struct pollfd	 pfd;
+	char		 trash[4096];
+	long long	 end = deadline_now_ms() + LINGER_MS, left;
+
+	if (shutdown(fd, SHUT_WR) == 0) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		while ((left = end - deadline_now_ms()) > 0 &&
+		    poll(&pfd, 1, (int)left) > 0 &&
+		    read(fd, trash, sizeof(trash)) > 0)
+			;
+	}
+	conn_close(fd);
+}
+
+/*
  * Ends the request (the transport's end callback, called by the pipeline
- * before it writes the access record): FCGX_Finish_r() sends the end of
+ * before it writes the access record): fcgiconn_end() sends the end of
  * the stream and FCGI_END_REQUEST. A connection nginx keeps alive goes
  * back into the epoll set, up to MAX_KEPT per worker: beyond that it is
  * closed (nginx then drops it from its cache), so that the descriptors
@@ -245,9 +251,9 @@ keep_room(const struct worker *w, int fd)
  * upstream block --nginx writes stays below workers x MAX_KEPT with up
  * to 4 nginx worker processes). Otherwise, when the request was read to
  * its end, a plain close() is enough: nothing unread can make the kernel
- * reset the connection and lose the response, so libfcgi's lingering
- * close (shutdown, then waiting up to 2 s for nginx's EOF: three more
- * system calls) is kept for requests whose body was left unread. If the
+ * reset the connection and lose the response, so the lingering close
+ * (shutdown, then waiting up to 2 s for nginx's EOF: three more system
+ * calls) is kept for requests whose body was left unread. If the
  * watchdog may be polling the connection (watched), its poll holds the
  * socket open past our close(): shutdown() then closes it at once.
  */
@@ -256,9 +262,9 @@ fcgi_end(struct transport *t, const struct req *r)
 {
 	struct worker	*w = t->ctx;
 	int		 fd = t->conn_fd;
-	int		 kept = w->req.keepConnection && w->body_done &&
-			    !w->stopping && !w->draining && keep_room(w, fd) &&
-			    fcgiguard_keepable(w->guard);
+	int		 kept = fcgiconn_keep_wanted(w->conn) &&
+			    w->body_done && !w->stopping && !w->draining &&
+			    keep_room(w, fd) && fcgiconn_keepable(w->conn);
 	int		 fast = !kept && w->body_done;
 	int		 watched;
 
@@ -270,22 +276,25 @@ fcgi_end(struct transport *t, const struct req *r)
 	/* The descriptor may be closed and its number reused now. */
 	t->conn_fd = -1;
 	t->emergency_fd = -1;
+	w->fd = -1;
 	if (!kept)
 		unkeep(w, fd, 1);
-	w->req.keepConnection = kept || fast;
-	FCGX_Finish_r(&w->req);
-	if (w->req.ipcFd < 0) {
-		unkeep(w, fd, 0);	/* a write failed: libfcgi closed it */
+	if (fcgiconn_end(w->conn) == -1) {
+		unkeep(w, fd, 1);	/* the front end is gone */
+		conn_close(fd);
 		return;
 	}
 	if (kept) {
 		keep(w, fd);
 		return;
 	}
+	if (!fast) {
+		linger_close(fd);
+		return;
+	}
 	if (watched)
 		shutdown(fd, SHUT_RDWR);
-	close(fd);
-	w->req.ipcFd = -1;
+	conn_close(fd);
 }
 
 /*
@@ -324,19 +333,21 @@ serve(struct worker *w, int fd)
 	struct req	 r;
 
 	deadline_io_begin(fd, deadline_now_ms() + w->io_timeout_ms);
-	if (fcgiguard_accept(w->guard, &w->req, fd) != 0) {
+	if (fcgiconn_accept(w->conn, fd) != 0) {
 		deadline_end();
-		/* Closed, stalled or bad (see fcgiguard.c): fd is closed. */
+		/* Closed, stalled or bad (see fcgiconn.c): fd is closed. */
+		capture_fds_moved();
 		unkeep(w, fd, 0);
 		return;
 	}
 	memset(&r, 0, sizeof(r));
-	r.params = w->req.envp;
+	r.params = fcgiconn_params(w->conn);
 	r.t = &w->t;
 	r.start_us = log_now_us();
+	w->fd = fd;
 	w->t.conn_fd = fd;
 	w->t.emergency_fd = fd;
-	w->t.fcgi_request_id = w->req.requestId;
+	w->t.fcgi_request_id = fcgiconn_request_id(w->conn);
 	w->body_done = 0;
 	pipeline_serve(w->a->pl, &r);
 	w->served++;
@@ -354,7 +365,7 @@ refuse(struct worker *w, int fd, const struct sockaddr_storage *ss,
 {
 	char	 addr[64];
 
-	close(fd);
+	conn_close(fd);
 	if (w->refused++ < 10 || w->refused % 1000 == 0) {
 		acl_format_addr(addr, sizeof(addr), (const struct sockaddr *)ss,
 		    sl);
@@ -390,6 +401,7 @@ take(struct worker *w)
 	    SOCK_CLOEXEC);
 	if (fd == -1)
 		return -1;
+	capture_fds_moved();
 	if (w->a->listen_allow != NULL && ss.ss_family != AF_UNIX &&
 	    !acl_match_sockaddr(w->a->listen_allow, (struct sockaddr *)&ss,
 	    sl)) {
@@ -466,6 +478,7 @@ on_signal(struct worker *w)
 			log_flush(1);
 			if (log_reopen() == -1)
 				log_warn("reopening the logs");
+			capture_fds_moved();
 		} else if (si.ssi_signo == SIGUSR2) {
 			drain_changed(w);
 		} else if (si.ssi_signo != SIGHUP) {
@@ -501,7 +514,7 @@ close_kept(struct worker *w)
 	for (fd = 0; fd < w->ngen; fd++) {
 		if (w->gen[fd] != 0) {
 			unkeep(w, (int)fd, 1);
-			close((int)fd);
+			conn_close((int)fd);
 		}
 	}
 }
@@ -536,7 +549,7 @@ handle(struct worker *w, const struct epoll_event *ev)
 		return;
 	if (ev->events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 		unkeep(w, fd, 1);
-		close(fd);
+		conn_close(fd);
 		return;
 	}
 	serve(w, fd);
@@ -597,10 +610,9 @@ setup(struct worker *w)
 	}
 	w->listening = 1;
 	w->draining = atomic_load(&w->a->sb->pool->draining);
-	/* No listening socket: libfcgi never accepts a connection itself. */
-	if (FCGX_InitRequest(&w->req, -1, 0) != 0 ||
-	    (w->guard = fcgiguard_new()) == NULL) {
-		log_errorx("FCGX_InitRequest failed");
+	w->fd = -1;
+	if ((w->conn = fcgiconn_new()) == NULL) {
+		log_error("fcgiconn_new");
 		return -1;
 	}
 	w->t.style = TRANSPORT_CGI;

@@ -3,12 +3,12 @@
 # when something is missing). Uses sudo when not root.
 
 WARMCGI_BUILD_DEPS="gcc make autoconf automake libtool pkg-config
-libfcgi-dev libinih-dev zlib1g-dev libpcre2-dev"
+libinih-dev zlib1g-dev libpcre2-dev"
 WARMCGI_RUN_DEPS="nginx"
 WARMCGI_TEST_DEPS="python3 libfcgi-bin curl libcurl4-openssl-dev
 lighttpd apache2-bin busybox git cgit groff-base man-db iproute2
-apache2-utils jq clang libclang-rt-14-dev valgrind"
-WARMCGI_BENCH_DEPS="python3 wrk php-fpm fcgiwrap strace valgrind"
+apache2-utils jq clang libclang-rt-14-dev valgrind strace libfcgi-dev"
+WARMCGI_BENCH_DEPS="python3 libfcgi-dev wrk php-fpm fcgiwrap strace valgrind"
 
 warmcgi_install() {
 	missing=

@@ -6,10 +6,15 @@ connections, bodies are read before a connection is kept, a request whose body w
 that goes away is still seen (499), and a crash or a reload costs no other
 request.
 """
+import os
+import re
+import shutil
 import signal
+import subprocess
 import threading
 
-from warmtest import Cluster, connections, eq, main, ok, parallel, wait_for
+from warmtest import (Cluster, Skip, connections, eq, main, ok, parallel,
+                      wait_for)
 
 INI = """
 [app]
@@ -85,6 +90,104 @@ def test_bodies_are_read_before_a_connection_is_kept(c):
         eq(r.status, 200, size)
         eq(r.body, body, size)
     ok(kept(c) >= 1)
+
+
+def test_a_request_is_read_once(c):
+    # One read() per request: every record is checked and the parameters
+    # decoded in the bytes read (host/fcgiconn.c), no recv(MSG_PEEK) and no
+    # second reader. And on a kept connection the descriptors are counted
+    # once per call, after it (host/module.c).
+    strace = shutil.which("strace")
+    if strace is None:
+        raise Skip("strace: ./check installs it")
+    pids = c.workers()
+    out = c.path("strace.out")
+    cmd = [strace, "-f", "-s", "16", "-e",
+           "trace=read,recvfrom,recvmsg,fstat,newfstatat", "-o", out]
+    for p in pids:
+        cmd += ["-p", str(p)]
+    tr = subprocess.Popen(cmd, stderr=subprocess.PIPE)
+    attached = []
+    reader = threading.Thread(target=lambda: attached.extend(
+        line for line in tr.stderr if b" attached" in line), daemon=True)
+    reader.start()
+    try:
+        # "Process N attached" (with its threads): one line per worker.
+        wait_for(lambda: len(attached) >= len(pids), 10, "strace attached")
+        for i in range(20):
+            eq(c.get("/t/hello?i=%d" % i).status, 200)
+        for size in (1, 100, 5000):
+            body = bytes((i * 13) % 251 for i in range(size))
+            r = c.post("/t/echo", body)
+            eq(r.status, 200, size)
+            eq(r.body, body, size)
+    finally:
+        tr.send_signal(signal.SIGINT)
+        tr.wait(timeout=10)
+    with open(out) as f:
+        trace = f.read()
+    # Each request's first read begins with its BEGIN_REQUEST record.
+    begins = re.findall(r'(?:read|recvfrom)\(\d+, "\\1\\1\\0', trace)
+    eq(len(begins), 23, trace)
+    ok("MSG_PEEK" not in trace, trace)
+    # Twice per call before; now once, and once more only for a call
+    # after the worker accepted a connection (one or two here).
+    counts = len(re.findall(r"fstat(?:at)?\(\d+, \"\"", trace))
+    ok(23 <= counts <= 23 + 4, "descriptor counts: %d\n%s" % (counts, trace))
+
+
+def test_a_leak_is_named_on_kept_connections_and_nothing_else(c):
+    # On a kept connection the descriptors open before a call are those
+    # after the last one, unless the host opened or closed some between
+    # (host/module.c): connections, CGI, static files, log reopening and
+    # nginx closing its connections must not be taken for a leak.
+    ini = INI.replace("workers = 2", "workers = 1") + """
+[handler cgi]
+url = /cgi/
+cgi = {dir}/cgi
+
+[handler static]
+url = /static/
+static_dir = {dir}/site
+"""
+    one = Cluster(ini, "keepfd", keepalive=8)
+    os.makedirs(one.path("cgi"))
+    os.makedirs(one.path("site"))
+    with open(one.path("cgi", "hi.sh"), "w") as f:
+        f.write("#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nhi\\n'\n")
+    os.chmod(one.path("cgi", "hi.sh"), 0o755)
+    with open(one.path("site", "a.txt"), "w") as f:
+        f.write("static\n")
+    one.start()
+    try:
+        def mixed(tag):
+            # Requests at once: nginx opens more connections, the worker
+            # accepts them between two calls.
+            eq(parallel([lambda k=k: one.get("/t/sleep?ms=30&%s=%d" % (
+                tag, k)).status for k in range(4)]), [200] * 4)
+            for i in range(3):
+                eq(one.get("/t/hello?%s=%d" % (tag, i)).status, 200)
+                eq(one.get("/cgi/hi.sh").text, "hi\n")
+                eq(one.get("/static/a.txt").text, "static\n")
+                eq(one.get("/t/nothing-here").status, 404)
+        mixed("a")
+        one.signal(signal.SIGUSR1)      # the worker reopens its logs
+        mixed("b")
+        one.stop_nginx()                # nginx closes its connections
+        one.start_nginx()
+        mixed("c")
+        eq(one.get("/t/leakfd?n=1").status, 200)
+        mixed("d")
+        eq(one.get("/t/hello?last=1").status, 200)
+        one.wait_access(lambda x: x["query"] == "last=1")
+        leak = one.wait_access(lambda x: x["path"] == "/t/leakfd")[0]
+        warnings = [x for x in one.app_records()
+                    if "file descriptor" in x["message"]]
+        eq([(x.get("request_id"), x["message"]) for x in warnings],
+           [(leak["request_id"], "the handler left 1 file descriptor open "
+             "(1 in this worker)")])
+    finally:
+        one.stop()
 
 
 def test_unread_body_closes_the_connection(c):

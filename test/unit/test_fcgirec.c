@@ -9,14 +9,8 @@ static size_t
 rec(unsigned char *out, int type, unsigned id, const void *content,
     size_t len, size_t pad)
 {
-	out[0] = 1;
-	out[1] = (unsigned char)type;
-	out[2] = (unsigned char)(id >> 8);
-	out[3] = (unsigned char)id;
-	out[4] = (unsigned char)(len >> 8);
-	out[5] = (unsigned char)len;
+	fcgirec_header(out, type, id, len);
 	out[6] = (unsigned char)pad;
-	out[7] = 0;
 	memcpy(out + 8, content, len);
 	memset(out + 8 + len, 0, pad);
 	return 8 + len + pad;
