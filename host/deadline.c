@@ -33,7 +33,7 @@
  * watchdog wake-ups a second per worker.
  *
  * Signalling is a handshake on `phase` so that a signal never reaches the
- * serving thread outside the handler, where an EINTR would break libfcgi's
+ * serving thread outside the handler, where an EINTR would interrupt its
  * socket I/O: the watchdog signals only after moving phase from HANDLER to
  * SIGNALING (then SIGNALED); the host's signal action moves it back to
  * HANDLER; a handler returning meanwhile waits until the signal has been
@@ -305,7 +305,7 @@ struct watch {
 
 /*
  * A front end that stopped sending in the middle of a request would keep
- * the serving thread in libfcgi's blocking read for ever: shut the
+ * the serving thread in its blocking read for ever: shut the
  * connection down, so the read fails and the worker moves on.
  */
 static void

@@ -1,13 +1,11 @@
 /*
- * fcgirec.c: checks the records of one FastCGI request as they arrive,
- * so that nothing libfcgi mishandles ever reaches it. worker.c peeks at
- * the connection and calls fcgirec_next() for each record in view; when
- * the whole request is in view and clean, libfcgi reads it as usual,
- * otherwise worker.c reads the request itself, record by record, through
- * the same checks. Pure: no I/O, no allocation.
+ * fcgirec.c: checks the records of one FastCGI request as they arrive.
+ * fcgiconn.c calls fcgirec_next() for each record it read and uses only
+ * what it accepted. Pure: no I/O, no allocation.
  *
  * The rules are those of FastCGI 1.0 for a responder that does not
- * multiplex, made strict where libfcgi 2.4.2 fails:
+ * multiplex, made strict where libfcgi 2.4.2 (which warmcgi used at
+ * first) fails:
  *
  *   - a name-value pair longer than FCGIREC_MAX_PARAMS, or parameters
  *     longer than that in all, are refused: libfcgi sizes its allocation

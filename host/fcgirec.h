@@ -1,10 +1,10 @@
 /*
- * fcgirec.h: checking the FastCGI records a front end sends, before
- * libfcgi sees them. libfcgi 2.4.2 trusts the peer: crafted name/value
- * lengths make it abort (CVE-2025-23016, only half fixed in Debian),
- * repeated FCGI_GET_VALUES names overrun its 64-byte answer buffer, and
- * every unknown management record leaks memory. Pure: worker.c feeds it
- * the bytes it peeked or read; unit-tested and fuzzed.
+ * fcgirec.h: checking the FastCGI records a front end sends, before the
+ * worker uses them (libfcgi 2.4.2 trusted the peer: crafted name/value
+ * lengths made it abort, CVE-2025-23016; repeated FCGI_GET_VALUES names
+ * overran its 64-byte answer buffer; every unknown management record
+ * leaked memory). Pure: fcgiconn.c feeds it the bytes it read;
+ * unit-tested and fuzzed.
  */
 #ifndef WARMCGI_FCGIREC_H
 #define WARMCGI_FCGIREC_H
