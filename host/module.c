@@ -80,6 +80,7 @@ struct capture {
 	int		 fd_dir;	/* /proc/self/fd: its size counts fds */
 	long long	 fds_before;	/* open when main() was called */
 	long long	 fds_after;	/* open when the last call returned */
+	long long	 delta_seen;	/* fds_delta then */
 	unsigned long	 fds_seen;	/* fds_moved then */
 	int		 threads;	/* running after the last call */
 	int		 called;	/* a call began since capture_new() */
@@ -100,11 +101,13 @@ extern char **environ;
 static long long	 count_fds(int);
 
 /*
- * Bumped whenever the host opens or closes a descriptor that outlives
- * what it is doing (capture_fds_moved()). While it stays the same, the
- * descriptors open before a call are those open after the last call,
- * so they are not counted again.
+ * The descriptors open before a call are those open after the last call
+ * plus those the host opened and minus those it closed meanwhile
+ * (capture_fds_changed(): connections), so they are not counted again.
+ * fds_moved is bumped when the host cannot say how many changed (a
+ * module loaded, logs reopened): the next call counts them.
  */
+static long long	 fds_delta;
 static unsigned long	 fds_moved = 1;
 
 static void
@@ -499,8 +502,19 @@ count_fds(int dir)
 }
 
 /*
+ * Tells the capture that the host opened (n > 0) or closed (n < 0) n
+ * descriptors between calls, exactly (a connection accepted or closed).
+ */
+void
+capture_fds_changed(int n)
+{
+	fds_delta += n;
+}
+
+/*
  * Tells the capture that the host opened or closed descriptors between
- * calls (a connection, a module, a log): the next call counts them anew.
+ * calls without counting them (a module, a log): the next call counts
+ * them anew.
  */
 void
 capture_fds_moved(void)
@@ -589,6 +603,7 @@ check_residue(struct capture *c)
 	c->threads = threads;
 	c->fds_after = count_fds(c->fd_dir);
 	c->fds_seen = fds_moved;
+	c->delta_seen = fds_delta;
 	if ((n = c->fds_after - c->fds_before) <= 0 || c->fds_before <= 0)
 		return;
 	c->fds_held += n;
@@ -655,7 +670,7 @@ capture_begin(struct capture *c, struct req *r, const char *body,
 	if (install_streams(c) == -1 || set_fd0(c, body, len) == -1)
 		return -1;
 	if (c->fds_seen == fds_moved && c->fds_after > 0)
-		c->fds_before = c->fds_after;
+		c->fds_before = c->fds_after + fds_delta - c->delta_seen;
 	else
 		c->fds_before = count_fds(c->fd_dir);
 	if (!c->called) {	/* the first call: after the watchdog started */

@@ -35,6 +35,7 @@ void		 capture_end(struct capture *);
 struct buf	*capture_out(struct capture *);
 int		 capture_overflowed(const struct capture *);
 int		 capture_recycle_wanted(const struct capture *);
+void		 capture_fds_changed(int);
 void		 capture_fds_moved(void);
 
 enum module_end	 module_call(struct module *, char **, int *);

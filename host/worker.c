@@ -153,7 +153,7 @@ static void
 conn_close(int fd)
 {
 	close(fd);
-	capture_fds_moved();	/* the next module call counts fds anew */
+	capture_fds_changed(-1);	/* for the next module call */
 }
 
 static int
@@ -336,7 +336,7 @@ serve(struct worker *w, int fd)
 	if (fcgiconn_accept(w->conn, fd) != 0) {
 		deadline_end();
 		/* Closed, stalled or bad (see fcgiconn.c): fd is closed. */
-		capture_fds_moved();
+		capture_fds_changed(-1);
 		unkeep(w, fd, 0);
 		return;
 	}
@@ -401,7 +401,7 @@ take(struct worker *w)
 	    SOCK_CLOEXEC);
 	if (fd == -1)
 		return -1;
-	capture_fds_moved();
+	capture_fds_changed(1);
 	if (w->a->listen_allow != NULL && ss.ss_family != AF_UNIX &&
 	    !acl_match_sockaddr(w->a->listen_allow, (struct sockaddr *)&ss,
 	    sl)) {
