@@ -17,6 +17,9 @@
  *   sends FCGI_ABORT_REQUEST), and the request becomes WC_CANCELED. It
  *   also writes the access records the worker gathered under load
  *   (log.c), so that a long request does not hold them back.
+ * - from then on also polls the worker's idle kept-alive connections
+ *   (deadline_set_idle()): a request nginx sends on one of them would
+ *   wait for this one to end, so worker.c hands it to another worker.
  *
  * - with slowlog_timeout, once a module has run that long, records and
  *   logs its backtrace too, through a capture signal (installed with
@@ -66,6 +69,7 @@
 #define CAPTURE_SIGNAL	(SIGRTMAX - 1)	/* the slow log's backtraces */
 #define WATCH_AFTER_MS	5	/* age before the connection is polled */
 #define PARK_AFTER_MS	1000	/* idle time before parking */
+#define IDLE_MAX	64	/* idle connections polled (worker.c) */
 
 enum phase {
 	PHASE_IDLE,		/* no request */
@@ -109,6 +113,9 @@ static struct {
 	int			 bt_slow;	/* 1: from the slow log */
 	struct req		 bt_req;	/* the request it belongs to */
 } dl = { .conn_fd = -1, .wake_efd = -1, .done_efd = -1 };
+
+/* Set once by the worker before it serves; read by the watchdog. */
+static const struct deadline_idle *_Atomic idle;
 
 /*
  * Returns the wall-clock time in milliseconds since the epoch.
@@ -253,12 +260,18 @@ log_backtrace(void)
 		    "soft deadline; the handler was at the backtrace shown");
 }
 
-/* Waits on the wake eventfd and, if fd >= 0, the connection. */
+/*
+ * Waits on the wake eventfd, the connection if fd >= 0 and the nextra
+ * idle connections in extra (those that become readable or close are
+ * passed to the worker's ready()). Returns 1 when the connection closed.
+ */
 static int
-wait_for(int fd, long long timeout_ms)
+wait_for(int fd, long long timeout_ms, const int *extra, size_t nextra)
 {
-	struct pollfd	 p[2];
-	nfds_t		 n = 1;
+	const struct deadline_idle *id = atomic_load(&idle);
+	struct pollfd	 p[2 + IDLE_MAX];
+	nfds_t		 n = 1, first_idle;
+	size_t		 i;
 
 	p[0].fd = dl.wake_efd;
 	p[0].events = POLLIN;
@@ -268,6 +281,12 @@ wait_for(int fd, long long timeout_ms)
 		p[1].revents = 0;
 		n = 2;
 	}
+	first_idle = n;
+	for (i = 0; i < nextra; i++, n++) {
+		p[n].fd = extra[i];
+		p[n].events = POLLIN | POLLRDHUP;
+		p[n].revents = 0;
+	}
 	if (timeout_ms > TICK_MS)
 		timeout_ms = TICK_MS;
 	if (timeout_ms < 0)
@@ -276,7 +295,12 @@ wait_for(int fd, long long timeout_ms)
 		return 0;
 	if (p[0].revents & POLLIN)
 		efd_drain(dl.wake_efd);
-	return n == 2 && (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR));
+	for (i = first_idle; i < n && id != NULL; i++)
+		if (p[i].revents != 0)
+			id->ready(id->ctx, p[i].fd, (p[i].revents &
+			    (POLLRDHUP | POLLHUP | POLLERR)) != 0);
+	return first_idle == 2 &&
+	    (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 static void
@@ -386,13 +410,30 @@ check(struct watch *w, unsigned seq, long long now, int *watch_fd)
 	return next;
 }
 
+/*
+ * The idle connections to poll beside the request: those of a worker
+ * whose request has run WATCH_AFTER_MS (a request waiting on one of them
+ * would wait for this one to end). Returns how many are in fds.
+ */
+static size_t
+idle_fds(long long now, int *fds)
+{
+	const struct deadline_idle *id = atomic_load(&idle);
+
+	if (id == NULL || atomic_load(&dl.phase) < PHASE_HOST ||
+	    now < atomic_load(&dl.start_ms) + WATCH_AFTER_MS)
+		return 0;
+	return id->list(id->ctx, fds, IDLE_MAX);
+}
+
 static void *
 watchdog(void *arg)
 {
 	struct watch	 w;
 	unsigned	 seq;
 	long long	 now, next, idle_since = 0;
-	int		 fd;
+	int		 fd, idle_buf[IDLE_MAX];
+	size_t		 nidle;
 
 	(void)arg;
 	memset(&w, 0, sizeof(w));
@@ -411,19 +452,32 @@ watchdog(void *arg)
 				park();
 				idle_since = 0;
 			} else {
-				wait_for(-1, IDLE_TICK_MS);
+				wait_for(-1, IDLE_TICK_MS, NULL, 0);
 			}
 			continue;
 		}
 		idle_since = 0;
 		next = check(&w, seq, now, &fd);
-		if (wait_for(fd, next - now) && atomic_load(&dl.seq) == seq &&
-		    !w.cancel_fired) {
+		nidle = idle_fds(now, idle_buf);
+		if (nidle > 0 && next > now + TICK_MS)
+			next = now + TICK_MS;
+		if (wait_for(fd, next - now, idle_buf, nidle) &&
+		    atomic_load(&dl.seq) == seq && !w.cancel_fired) {
 			w.cancel_fired = 1;
 			w.signal_owed = fire(seq, WC_CANCELED);
 		}
 	}
 	return NULL;
+}
+
+/*
+ * Makes the watchdog look after the idle connections id lists while a
+ * request runs long (NULL: none). id must outlive the process's serving.
+ */
+void
+deadline_set_idle(const struct deadline_idle *id)
+{
+	atomic_store(&idle, id);
 }
 
 /*

@@ -25,4 +25,18 @@ int		 deadline_set_timeout_ms(long long);
 struct req	*deadline_req(void);
 long long	 deadline_now_ms(void);
 
+/*
+ * The serving process's idle connections, which the watchdog polls while
+ * a request runs longer than a few ms (worker.c hands a readable one to
+ * another worker). list() fills fds (at most max) and returns how many;
+ * ready() is told one is readable (hup: closed). Both run on the watchdog
+ * thread.
+ */
+struct deadline_idle {
+	size_t	(*list)(void *, int *, size_t);
+	void	(*ready)(void *, int, int);
+	void	*ctx;
+};
+void		 deadline_set_idle(const struct deadline_idle *);
+
 #endif

@@ -118,6 +118,7 @@ struct master {
 	int		 listen_fd;
 	int		 own_socket;	/* we made it: unlink at exit */
 	int		 ready_fd;	/* eventfd workers write when ready */
+	int		 handoff[2];	/* workers pass connections: 0 to 1 */
 	unsigned	 gen;
 	long long	 minor;		/* CURRENT_VERSION_ID minor */
 	struct slot	*slots;		/* one per scoreboard slot */
@@ -375,6 +376,8 @@ child(struct master *m, struct slot *s, int ctl)
 	a.max_worker_bytes = m->conf->max_worker_bytes;
 	a.listen_allow = m->conf->listen_allow;
 	a.master_pid = atomic_load(&m->sb->pool->master_pid);
+	a.handoff_tx = m->handoff[0];
+	a.handoff_rx = m->handoff[1];
 	worker_run(&a);
 }
 
@@ -1179,6 +1182,17 @@ init(struct master *m, struct conf *conf, int listen_fd, int own_socket)
 	}
 	for (i = 0; i < m->nslots; i++)
 		m->slots[i].ctl = -1;
+	/*
+	 * Every worker sends on one end and reads the other (worker.c): a
+	 * message, one connection, is taken by exactly one worker.
+	 */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+	    m->handoff) == -1 ||
+	    fcntl(m->handoff[1], F_SETFL, O_NONBLOCK) == -1) {
+		fprintf(stderr, "warmcgi: hand-off socketpair: %s\n",
+		    strerror(errno));
+		exit(1);
+	}
 	resize_deaths(m, (size_t)conf->emergency_threshold);
 	if ((m->pl = pipeline_new(conf, m->minor)) == NULL ||
 	    pipeline_set_scoreboard(m->pl, m->sb) == -1)

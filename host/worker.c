@@ -36,7 +36,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +61,7 @@
 #define TAG_LISTEN	0xffffffffu
 #define TAG_CTL		0xfffffffeu
 #define TAG_SIG		0xfffffffdu
+#define TAG_HANDOFF	0xfffffffcu	/* a connection from another worker */
 #define BODY_KEEP	(4 << 20)
 #define ACCEPT_BATCH	32	/* accepts between two epoll_wait() */
 #define LINGER_MS	2000	/* linger_close() waits so long at most */
@@ -71,6 +74,21 @@ struct worker {
 	int		 sig_fd;	/* signalfd */
 	struct fcgiconn	*conn;		/* the FastCGI side of a connection */
 	int		 fd;		/* the connection served, or -1 */
+	/*
+	 * Shared with the watchdog thread (handoff_ready()): while busy, it
+	 * may hand idle connections to other workers, listed in leaving
+	 * for the serving thread to forget when the request ends. gen,
+	 * ngen and fd are only read under the lock while busy, and only
+	 * changed while not.
+	 */
+	pthread_mutex_t	 mu;
+	atomic_int	 busy;		/* a request is being served */
+	struct leaving {
+		int	 fd;
+		int	 close;		/* 0: only not watched again */
+	}		 leaving[MAX_KEPT];
+	size_t		 nleaving;
+	struct deadline_idle idle;
 	struct transport t;
 	struct buf	 body;		/* request body */
 	int		 body_done;	/* read to a clean end-of-stream */
@@ -147,6 +165,7 @@ fcgi_read_body(struct transport *t, size_t max, const char **body,
 
 static int	recycle_due(const struct worker *);
 static long long jittered(long long);
+static void	serve(struct worker *, int);
 
 /* Closes a connection. */
 static void
@@ -206,6 +225,158 @@ unkeep(struct worker *w, int fd, int still_open)
 		epoll_ctl(w->ep, EPOLL_CTL_DEL, fd, NULL);
 	w->gen[fd] = 0;
 	w->nkept--;
+}
+
+/* Sends connection fd over the hand-off socket. Returns 0 or -1. */
+static int
+send_conn(int sock, int fd)
+{
+	union {
+		struct cmsghdr	 h;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	}		 u;
+	struct msghdr	 msg;
+	struct iovec	 iov;
+	struct cmsghdr	*c;
+	char		 byte = 'c';
+
+	memset(&msg, 0, sizeof(msg));
+	memset(&u, 0, sizeof(u));
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+	return sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* Takes a connection another worker handed over. Returns it, or -1. */
+static int
+recv_conn(int sock)
+{
+	union {
+		struct cmsghdr	 h;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	}		 u;
+	struct msghdr	 msg;
+	struct iovec	 iov;
+	struct cmsghdr	*c;
+	char		 byte;
+	int		 fd = -1;
+
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	if ((c = CMSG_FIRSTHDR(&msg)) != NULL && c->cmsg_level == SOL_SOCKET &&
+	    c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(fd)))
+		memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+	return fd;
+}
+
+static int
+is_leaving(const struct worker *w, int fd)
+{
+	size_t	 i;
+
+	for (i = 0; i < w->nleaving; i++)
+		if (w->leaving[i].fd == fd)
+			return 1;
+	return 0;
+}
+
+/*
+ * Watchdog thread: the idle kept connections of this worker while its
+ * request runs long, less those already handed over or closed.
+ */
+static size_t
+handoff_list(void *ctx, int *fds, size_t max)
+{
+	struct worker	*w = ctx;
+	size_t		 fd, n = 0;
+
+	pthread_mutex_lock(&w->mu);
+	if (atomic_load(&w->busy))
+		for (fd = 0; fd < w->ngen && n < max; fd++)
+			if (w->gen[fd] != 0 && (int)fd != w->fd &&
+			    !is_leaving(w, (int)fd))
+				fds[n++] = (int)fd;
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+
+/*
+ * Watchdog thread: idle connection fd became readable (a request came on
+ * it) or closed (hup) while this worker serves a long request. The
+ * request goes to another worker through the hand-off socket (one that
+ * is waiting takes it); the serving thread forgets the connection when
+ * its own request ends (fcgi_end()). If the socket is full, the
+ * connection stays, no longer watched.
+ */
+static void
+handoff_ready(void *ctx, int fd, int hup)
+{
+	struct worker	*w = ctx;
+	struct leaving	*l;
+
+	pthread_mutex_lock(&w->mu);
+	if (atomic_load(&w->busy) && fd >= 0 && (size_t)fd < w->ngen &&
+	    w->gen[fd] != 0 && fd != w->fd && !is_leaving(w, fd) &&
+	    w->nleaving < MAX_KEPT) {
+		l = &w->leaving[w->nleaving++];
+		l->fd = fd;
+		l->close = hup || send_conn(w->a->handoff_tx, fd) == 0;
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * The serving thread, at the end of a request: the watchdog lets go, and
+ * the connections it handed over or found closed are forgotten.
+ */
+static void
+handoff_settle(struct worker *w)
+{
+	struct leaving	 gone[MAX_KEPT];
+	size_t		 n, i;
+
+	if (w->idle.ctx == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	atomic_store(&w->busy, 0);
+	n = w->nleaving;
+	memcpy(gone, w->leaving, n * sizeof(gone[0]));
+	w->nleaving = 0;
+	pthread_mutex_unlock(&w->mu);
+	for (i = 0; i < n; i++) {
+		if (!gone[i].close)
+			continue;
+		unkeep(w, gone[i].fd, 1);	/* before close: see keep() */
+		conn_close(gone[i].fd);
+	}
+}
+
+/* Serves a connection another worker handed over, if one is waiting. */
+static void
+take_handoff(struct worker *w)
+{
+	int	 fd;
+
+	if ((fd = recv_conn(w->a->handoff_rx)) == -1)
+		return;
+	capture_fds_changed(1);
+	serve(w, fd);
 }
 
 /* Returns 1 if fd is a kept connection already, or one more fits. */
@@ -268,6 +439,7 @@ fcgi_end(struct transport *t, const struct req *r)
 	int		 fast = !kept && w->body_done;
 	int		 watched;
 
+	handoff_settle(w);
 	/*
 	 * The watchdog lets go (it still watches the request's I/O if the
 	 * pipeline answered before starting the handler).
@@ -345,6 +517,7 @@ serve(struct worker *w, int fd)
 	r.t = &w->t;
 	r.start_us = log_now_us();
 	w->fd = fd;
+	atomic_store(&w->busy, 1);
 	w->t.conn_fd = fd;
 	w->t.emergency_fd = fd;
 	w->t.fcgi_request_id = fcgiconn_request_id(w->conn);
@@ -534,6 +707,10 @@ handle(struct worker *w, const struct epoll_event *ev)
 		on_signal(w);
 		return;
 	}
+	if (tag == TAG_HANDOFF) {
+		take_handoff(w);	/* even when stopping: it is waiting */
+		return;
+	}
 	if (tag == TAG_LISTEN) {
 		/*
 		 * Even when stopping: with EPOLLEXCLUSIVE this worker may be
@@ -611,6 +788,17 @@ setup(struct worker *w)
 	w->listening = 1;
 	w->draining = atomic_load(&w->a->sb->pool->draining);
 	w->fd = -1;
+	/* Long requests hand idle connections over (see handoff_ready()). */
+	pthread_mutex_init(&w->mu, NULL);
+	if (w->a->handoff_rx >= 0 &&
+	    pipeline_conf(w->a->pl)->workers_max > 1 &&
+	    epoll_add(w, w->a->handoff_rx, EPOLLIN | EPOLLEXCLUSIVE,
+	    TAG_HANDOFF) == 0) {
+		w->idle.list = handoff_list;
+		w->idle.ready = handoff_ready;
+		w->idle.ctx = w;
+		deadline_set_idle(&w->idle);
+	}
 	if ((w->conn = fcgiconn_new()) == NULL) {
 		log_error("fcgiconn_new");
 		return -1;
@@ -708,6 +896,12 @@ worker_run(const struct worker_args *a)
 	}
 	close_kept(&w);
 	take_backlog(&w);
+	/* What was handed over to this worker is served before it goes. */
+	if (w.idle.ctx != NULL)
+		while ((n = recv_conn(a->handoff_rx)) != -1) {
+			capture_fds_changed(1);
+			serve(&w, n);
+		}
 	log_flush(1);
 	if (recycle_due(&w)) {
 		log_debug("worker recycled after %lu requests", w.served);

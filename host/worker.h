@@ -24,6 +24,8 @@ struct worker_args {
 	long long	 max_worker_bytes; /* RSS limit; 0: none */
 	const struct acl *listen_allow;	/* TCP peers let in; NULL: all */
 	int		 master_pid;	/* exit if the parent is not this */
+	int		 handoff_tx;	/* sends a connection to another */
+	int		 handoff_rx;	/* worker; -1: no hand-offs */
 };
 
 void	 worker_run(const struct worker_args *) __attribute__((noreturn));

@@ -2,8 +2,9 @@
 """Kept-alive FastCGI connections (fastcgi_keep_conn on + upstream
 keepalive, as `warmcgi --nginx` writes them): connections are reused, more
 clients than workers never stall, a worker keeps at most 64 idle
-connections, bodies are read before a connection is kept, a request whose body was not read closes its connection, a client
-that goes away is still seen (499), and a crash or a reload costs no other
+connections, bodies are read before a connection is kept, a request whose body was not read closes its connection, a long request
+does not hold up requests nginx sends on its worker's idle connections, a
+client that goes away is still seen (499), and a crash or a reload costs no other
 request.
 """
 import os
@@ -188,6 +189,42 @@ static_dir = {dir}/site
              "(1 in this worker)")])
     finally:
         one.stop()
+
+
+def test_a_long_request_does_not_hold_up_idle_connections(c):
+    # nginx may send a request on any idle connection, one of a worker
+    # busy with a long request too: after a few ms that worker's watchdog
+    # hands such a connection to a free worker (host/worker.c).
+    pids = c.workers()
+
+    def both_hold_some():
+        return all(connections(p, c.sock) >= 2 for p in pids)
+    for i in range(20):
+        eq(parallel([lambda k=k: c.get("/t/sleep?ms=20&w=%d.%d" % (
+            i, k)).status for k in range(8)]), [200] * 8)
+        if both_hold_some():
+            break
+    ok(both_hold_some(), "both workers hold idle connections")
+    marker = [x for x in c.app_records()
+              if x["message"].startswith("sleep started")]
+    slow = []
+    t = threading.Thread(target=lambda: slow.append(
+        c.get("/t/sleep?ms=3000&long=1")))
+    t.start()
+    try:
+        wait_for(lambda: len([x for x in c.app_records()
+                              if x["message"].startswith("sleep started")])
+                 > len(marker), 10, "the long request to start")
+        # More at once than the free worker holds connections: nginx
+        # uses the busy worker's idle ones too.
+        rs = parallel([lambda k=k: c.get("/t/hello?f=%d" % k)
+                       for k in range(16)])
+        eq([r.status for r in rs], [200] * 16)
+        ok(t.is_alive(), "the fast requests ended before the long one")
+    finally:
+        t.join(30)
+    eq(slow[0].status, 200)
+    ok(b"slept" in slow[0].body, slow[0].body)
 
 
 def test_unread_body_closes_the_connection(c):
