@@ -102,11 +102,11 @@ SYSCALLS = {
                  "(shutdown, poll, read) is not needed",
         "newfstatat": "what the handler left behind: the size of "
                       "/proc/self/fd (an open directory, not read) counts "
-                      "descriptors after the call, and before it unless "
-                      "the host opened or closed none since the last "
-                      "call (a kept connection: once per request, else "
-                      "twice); threads are counted by the interposed "
-                      "pthread_create(), without a system call",
+                      "descriptors after the call; before it, they are the "
+                      "last call's count plus the connections the worker "
+                      "accepted and minus those it closed since; threads "
+                      "are counted by the interposed pthread_create(), "
+                      "without a system call",
         "lseek": "stdio capture, twice: did the handler write to file "
                  "descriptors 1 and 2 directly (the offsets of their "
                  "memfds)? C stdio goes through memory streams and costs "
