@@ -145,16 +145,19 @@ next(struct fcgiconn *c, struct fcgirec_rec *r)
 
 /*
  * Turns the parameters' name-value pairs (whole and well-formed: fcgirec.c
- * checked them) into "NAME=VALUE" strings, in place: a pair takes at
- * least two length bytes, the string one '=' and one NUL, so the strings
- * never overtake the pairs still to decode. Returns 0 or -1 (no memory).
+ * checked them) into "NAME=VALUE" strings, in place, moving only the
+ * names: a pair starts with at least two length bytes, so its name moves
+ * one byte back over the last of them, the '=' takes the name's last
+ * byte's place, the value stays, and the NUL goes on the first length
+ * byte of the next pair, once that is read (after the last pair, on the
+ * byte a buf keeps for its NUL). Returns 0 or -1 (no memory).
  */
 static int
 decode_params(struct fcgiconn *c)
 {
 	const unsigned char *p = (const unsigned char *)c->params.data;
 	const unsigned char *end = p;
-	char		*w = c->params.data, **env;
+	char		*w, *nul = NULL, **env;
 	size_t		 nl, vl, n = 0, room;
 
 	if (c->params.len > 0)		/* else data may be NULL */
@@ -162,6 +165,8 @@ decode_params(struct fcgiconn *c)
 	while (p < end) {
 		nl = (size_t)fcgirec_pair_len(&p, end);
 		vl = (size_t)fcgirec_pair_len(&p, end);
+		if (nul != NULL)
+			*nul = '\0';	/* the previous string's end */
 		if (n + 1 >= c->nenv) {
 			room = c->nenv ? c->nenv * 2 : 64;
 			if ((env = reallocarray(c->env, room, sizeof(*env))) ==
@@ -170,14 +175,15 @@ decode_params(struct fcgiconn *c)
 			c->env = env;
 			c->nenv = room;
 		}
-		c->env[n++] = w;
+		w = (char *)p - 1;
 		memmove(w, p, nl);
 		w[nl] = '=';
-		memmove(w + nl + 1, p + nl, vl);
-		w[nl + 1 + vl] = '\0';
-		w += nl + vl + 2;
+		c->env[n++] = w;
 		p += nl + vl;
+		nul = (char *)p;
 	}
+	if (nul != NULL)
+		*nul = '\0';
 	if (c->nenv == 0 && (c->env = malloc(sizeof(*c->env))) != NULL)
 		c->nenv = 1;
 	if (c->env == NULL)
