@@ -227,60 +227,60 @@ unkeep(struct worker *w, int fd, int still_open)
 	w->nkept--;
 }
 
-/* Sends connection fd over the hand-off socket. Returns 0 or -1. */
-static int
-send_conn(int sock, int fd)
-{
+/* One hand-off message: a byte and one descriptor (SCM_RIGHTS). */
+struct fdmsg {
 	union {
 		struct cmsghdr	 h;
 		char		 buf[CMSG_SPACE(sizeof(int))];
 	}		 u;
 	struct msghdr	 msg;
 	struct iovec	 iov;
-	struct cmsghdr	*c;
-	char		 byte = 'c';
+	char		 byte;
+};
 
-	memset(&msg, 0, sizeof(msg));
-	memset(&u, 0, sizeof(u));
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	c = CMSG_FIRSTHDR(&msg);
+static void
+fdmsg_init(struct fdmsg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->byte = 'c';
+	m->iov.iov_base = &m->byte;
+	m->iov.iov_len = 1;
+	m->msg.msg_iov = &m->iov;
+	m->msg.msg_iovlen = 1;
+	m->msg.msg_control = m->u.buf;
+	m->msg.msg_controllen = sizeof(m->u.buf);
+}
+
+/* Sends connection fd over the hand-off socket. Returns 0 or -1. */
+static int
+send_conn(int sock, int fd)
+{
+	struct fdmsg	 m;
+	struct cmsghdr	*c;
+
+	fdmsg_init(&m);
+	c = CMSG_FIRSTHDR(&m.msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
+	c->cmsg_len = CMSG_LEN(sizeof(fd));
 	memcpy(CMSG_DATA(c), &fd, sizeof(fd));
-	return sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == 1 ? 0 : -1;
+	return sendmsg(sock, &m.msg, MSG_DONTWAIT | MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
 /* Takes a connection another worker handed over. Returns it, or -1. */
 static int
 recv_conn(int sock)
 {
-	union {
-		struct cmsghdr	 h;
-		char		 buf[CMSG_SPACE(sizeof(int))];
-	}		 u;
-	struct msghdr	 msg;
-	struct iovec	 iov;
+	struct fdmsg	 m;
 	struct cmsghdr	*c;
-	char		 byte;
 	int		 fd = -1;
 
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
+	fdmsg_init(&m);
+	if (recvmsg(sock, &m.msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
 		return -1;
-	if ((c = CMSG_FIRSTHDR(&msg)) != NULL && c->cmsg_level == SOL_SOCKET &&
-	    c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(fd)))
+	if ((c = CMSG_FIRSTHDR(&m.msg)) != NULL &&
+	    c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(fd)))
 		memcpy(&fd, CMSG_DATA(c), sizeof(fd));
 	return fd;
 }
@@ -367,16 +367,20 @@ handoff_settle(struct worker *w)
 	}
 }
 
-/* Serves a connection another worker handed over, if one is waiting. */
-static void
+/*
+ * Serves a connection another worker handed over, if one is waiting.
+ * Returns 1 if one was, else 0.
+ */
+static int
 take_handoff(struct worker *w)
 {
 	int	 fd;
 
 	if ((fd = recv_conn(w->a->handoff_rx)) == -1)
-		return;
+		return 0;
 	capture_fds_changed(1);
 	serve(w, fd);
+	return 1;
 }
 
 /* Returns 1 if fd is a kept connection already, or one more fits. */
@@ -708,7 +712,7 @@ handle(struct worker *w, const struct epoll_event *ev)
 		return;
 	}
 	if (tag == TAG_HANDOFF) {
-		take_handoff(w);	/* even when stopping: it is waiting */
+		(void)take_handoff(w);	/* even when stopping: it waits */
 		return;
 	}
 	if (tag == TAG_LISTEN) {
@@ -898,10 +902,8 @@ worker_run(const struct worker_args *a)
 	take_backlog(&w);
 	/* What was handed over to this worker is served before it goes. */
 	if (w.idle.ctx != NULL)
-		while ((n = recv_conn(a->handoff_rx)) != -1) {
-			capture_fds_changed(1);
-			serve(&w, n);
-		}
+		while (take_handoff(&w))
+			;
 	log_flush(1);
 	if (recycle_due(&w)) {
 		log_debug("worker recycled after %lu requests", w.served);
