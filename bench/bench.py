@@ -100,13 +100,18 @@ SYSCALLS = {
         "close": "closes a connection nginx does not keep, at once: the "
                  "request was read to its end, so a lingering close "
                  "(shutdown, poll, read) is not needed",
-        "newfstatat": "what the handler left behind: the size of "
-                      "/proc/self/fd (an open directory, not read) counts "
-                      "descriptors after the call; before it, they are the "
-                      "last call's count plus the connections the worker "
-                      "accepted and minus those it closed since; threads "
-                      "are counted by the interposed pthread_create(), "
-                      "without a system call",
+        "fcntl": "what the handler left behind: F_GETFD on the lowest "
+                 "descriptor free before the call, which whatever the "
+                 "handler opened and kept would take (EBADF: none); "
+                 "without keep-alive one more, to find that descriptor "
+                 "above the connection just accepted. Threads are counted "
+                 "by the interposed pthread_create(), without a system "
+                 "call",
+        "newfstatat": "counts the descriptors (the size of /proc/self/fd, "
+                      "an open directory, not read) when the probe found "
+                      "one taken, and after every 16th call anyway, for "
+                      "what the probe cannot see (a descriptor moved to a "
+                      "chosen number)",
         "lseek": "stdio capture, twice: did the handler write to file "
                  "descriptors 1 and 2 directly (the offsets of their "
                  "memfds)? C stdio goes through memory streams and costs "

@@ -86,10 +86,12 @@ struct capture {
 	int		 called;	/* a call began since capture_new() */
 	long long	 fds_held;	/* left open by handlers, this worker */
 	int		 recycle;	/* fds_held > FDS_HELD_MAX */
+	int		 unchecked;	/* calls since the last count */
 };
 
 #define OUT_KEEP	(4 << 20)	/* buffer kept between calls */
 #define FDS_HELD_MAX	32	/* then the worker is replaced */
+#define FDS_COUNT_EVERY	16	/* calls: counted then, probed between */
 
 static __thread sigjmp_buf *exit_jb;	/* set while main() runs */
 static sigset_t		 mask;		/* serving thread's signal mask */
@@ -101,14 +103,26 @@ extern char **environ;
 static long long	 count_fds(int);
 
 /*
- * The descriptors open before a call are those open after the last call
+ * Descriptors a handler leaves open. Counting them (the size of
+ * /proc/self/fd) costs a worker more than any other system call of a kept
+ * request, so it is done every FDS_COUNT_EVERY calls, and between counts
+ * only when a probe finds one: the kernel gives out the lowest free
+ * descriptor, so whatever a handler opens (open(), socket(), dup(), a
+ * library's connection) and keeps takes fd_low, the lowest one free
+ * before the call, and one fcntl(F_GETFD) after the call tells. What the
+ * probe cannot see (a descriptor moved to a chosen number, two opened and
+ * the first closed) the next count finds, a few calls later.
+ *
+ * The descriptors open before a call are those open after the last one
  * plus those the host opened and minus those it closed meanwhile
- * (capture_fds_changed(): connections), so they are not counted again.
- * fds_moved is bumped when the host cannot say how many changed (a
- * module loaded, logs reopened): the next call counts them.
+ * (capture_fd_opened(), capture_fd_closed(): connections), which keep
+ * fd_low current too. fds_moved is bumped when the host cannot say what
+ * changed (a module loaded, logs reopened): the next call counts anew.
  */
 static long long	 fds_delta;
 static unsigned long	 fds_moved = 1;
+static int		 fd_low = -1;	/* lowest free descriptor, or -1 */
+static int		 fd_upto = -1;	/* else: 0 to this one are open */
 
 static void
 copy_err(char *err, size_t errlen, const char *what, const char *detail)
@@ -502,13 +516,56 @@ count_fds(int dir)
 }
 
 /*
- * Tells the capture that the host opened (n > 0) or closed (n < 0) n
- * descriptors between calls, exactly (a connection accepted or closed).
+ * Tells the capture that the host opened descriptor fd between calls (a
+ * connection accepted or received: the lowest free one).
  */
 void
-capture_fds_changed(int n)
+capture_fd_opened(int fd)
 {
-	fds_delta += n;
+	fds_delta++;
+	if (fd == fd_low || (fd_low == -1 && fd_upto >= 0 &&
+	    fd == fd_upto + 1))
+		fd_upto = fd;		/* the next free one is above */
+	else
+		fd_upto = -1;		/* not as expected: find it again */
+	fd_low = -1;
+}
+
+/* Tells the capture that the host closed descriptor fd between calls. */
+void
+capture_fd_closed(int fd)
+{
+	fds_delta--;
+	if (fd_low >= 0 && fd < fd_low)
+		fd_low = fd;
+	else if (fd_low == -1 && fd_upto >= 0 && fd <= fd_upto) {
+		fd_low = fd;		/* all below it are open */
+		fd_upto = -1;
+	}
+}
+
+/*
+ * Finds fd_low before a call: above fd_upto (one probe), or the number a
+ * dup would get. Leaves it -1 if unknown.
+ */
+static void
+find_low(const struct capture *c)
+{
+	int	 fd, i;
+
+	for (i = 0; fd_upto >= 0 && i < 4; i++) {
+		if (fcntl(fd_upto + 1, F_GETFD) == -1 && errno == EBADF) {
+			fd_low = fd_upto + 1;
+			fd_upto = -1;
+			return;
+		}
+		fd_upto++;
+	}
+	fd_upto = -1;
+	if ((fd = fcntl(c->fd_dir, F_DUPFD_CLOEXEC, 0)) >= 0) {
+		close(fd);
+		fd_low = fd;
+	}
 }
 
 /*
@@ -520,6 +577,7 @@ void
 capture_fds_moved(void)
 {
 	fds_moved++;
+	fd_low = fd_upto = -1;
 }
 
 /*
@@ -592,7 +650,7 @@ static void
 check_residue(struct capture *c)
 {
 	long long	 n;
-	int		 threads;
+	int		 threads, calls, taken = 1;
 
 	/* The host's own threads never change: compare with the last call. */
 	threads = atomic_load(&threads_running);
@@ -601,15 +659,34 @@ check_residue(struct capture *c)
 		    "thread%s running after main() returned", n,
 		    n == 1 ? "" : "s");
 	c->threads = threads;
-	c->fds_after = count_fds(c->fd_dir);
 	c->fds_seen = fds_moved;
 	c->delta_seen = fds_delta;
-	if ((n = c->fds_after - c->fds_before) <= 0 || c->fds_before <= 0)
+	if (c->fd_dir == -1 || c->fds_before <= 0) {
+		c->fds_after = -1;
+		return;
+	}
+	calls = ++c->unchecked;
+	if (fd_low >= 0 && !(taken = fcntl(fd_low, F_GETFD) != -1 ||
+	    errno != EBADF) && calls < FDS_COUNT_EVERY) {
+		c->fds_after = c->fds_before;	/* nothing at fd_low */
+		return;
+	}
+	c->unchecked = 0;
+	if (taken)
+		fd_low = -1;			/* find it again */
+	c->fds_after = count_fds(c->fd_dir);
+	if ((n = c->fds_after - c->fds_before) <= 0)
 		return;
 	c->fds_held += n;
-	log_req(c->req, LOG_LEVEL_WARNING, "the handler left %lld file "
-	    "descriptor%s open (%lld in this worker)", n, n == 1 ? "" : "s",
-	    c->fds_held);
+	if (taken || calls == 1)
+		log_req(c->req, LOG_LEVEL_WARNING, "the handler left %lld "
+		    "file descriptor%s open (%lld in this worker)", n,
+		    n == 1 ? "" : "s", c->fds_held);
+	else
+		log_req(c->req, LOG_LEVEL_WARNING, "%lld file descriptor%s "
+		    "left open by this call or one of the %d before it "
+		    "(%lld in this worker)", n, n == 1 ? " was" : "s were",
+		    calls - 1, c->fds_held);
 	if (c->fds_held > FDS_HELD_MAX && !c->recycle) {
 		c->recycle = 1;
 		log_req(c->req, LOG_LEVEL_ERROR, "handlers left more than %d "
@@ -671,8 +748,12 @@ capture_begin(struct capture *c, struct req *r, const char *body,
 		return -1;
 	if (c->fds_seen == fds_moved && c->fds_after > 0)
 		c->fds_before = c->fds_after + fds_delta - c->delta_seen;
-	else
+	else {
 		c->fds_before = count_fds(c->fd_dir);
+		c->unchecked = 0;
+	}
+	if (fd_low == -1 && c->fd_dir != -1)
+		find_low(c);
 	if (!c->called) {	/* the first call: after the watchdog started */
 		c->threads = atomic_load(&threads_running);
 		c->called = 1;

@@ -35,7 +35,8 @@ void		 capture_end(struct capture *);
 struct buf	*capture_out(struct capture *);
 int		 capture_overflowed(const struct capture *);
 int		 capture_recycle_wanted(const struct capture *);
-void		 capture_fds_changed(int);
+void		 capture_fd_opened(int);
+void		 capture_fd_closed(int);
 void		 capture_fds_moved(void);
 
 enum module_end	 module_call(struct module *, char **, int *);

@@ -172,7 +172,7 @@ static void
 conn_close(int fd)
 {
 	close(fd);
-	capture_fds_changed(-1);	/* for the next module call */
+	capture_fd_closed(fd);		/* for the next module call */
 }
 
 static int
@@ -378,7 +378,7 @@ take_handoff(struct worker *w)
 
 	if ((fd = recv_conn(w->a->handoff_rx)) == -1)
 		return 0;
-	capture_fds_changed(1);
+	capture_fd_opened(fd);
 	serve(w, fd);
 	return 1;
 }
@@ -512,7 +512,7 @@ serve(struct worker *w, int fd)
 	if (fcgiconn_accept(w->conn, fd) != 0) {
 		deadline_end();
 		/* Closed, stalled or bad (see fcgiconn.c): fd is closed. */
-		capture_fds_changed(-1);
+		capture_fd_closed(fd);
 		unkeep(w, fd, 0);
 		return;
 	}
@@ -578,7 +578,7 @@ take(struct worker *w)
 	    SOCK_CLOEXEC);
 	if (fd == -1)
 		return -1;
-	capture_fds_changed(1);
+	capture_fd_opened(fd);
 	if (w->a->listen_allow != NULL && ss.ss_family != AF_UNIX &&
 	    !acl_match_sockaddr(w->a->listen_allow, (struct sockaddr *)&ss,
 	    sl)) {

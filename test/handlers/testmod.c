@@ -7,7 +7,8 @@
  *   /injection /noblank /empty /crash /abort /fpe /stackoverflow /exit?N
  *   /_exit?N /sleep?ms=N /spin?ms=N /ignore /value?set=X /global?ms=N
  *   /closestdout /readpast /settimeout?to=N&ms=M /donefd?ms=N /ownaction
- *   /blockread /blockpoll /leakfd?n=N /thread?ms=N /bigwrite?mb=N[&raw=1]
+ *   /blockread /blockpoll /leakfd?n=N[&at=FD] /thread?ms=N
+ *   /bigwrite?mb=N[&raw=1]
  *   /fdcount
  *   /eat?mb=N (allocate and touch N MB, abort() if malloc fails)
  *   /grow?mb=N (the same, kept: the worker's RSS grows) /ids (uid, gid)
@@ -61,6 +62,22 @@ static void
 text(void)
 {
 	printf("Content-Type: text/plain\r\n\r\n");
+}
+
+/*
+ * Leaves one descriptor open: the lowest free (at = 0), or moved to at or
+ * above, where the host's probe of the lowest free one cannot see it.
+ */
+static int
+leak_one(int at)
+{
+	int	 fd, moved;
+
+	if ((fd = open("/dev/null", O_RDONLY)) == -1 || at <= 0)
+		return fd;
+	moved = fcntl(fd, F_DUPFD, at);
+	close(fd);
+	return moved;
 }
 
 static const char *
@@ -468,7 +485,7 @@ main(void)
 		do_block(1);
 	} else if (strcmp(pi, "/leakfd") == 0) {
 		for (i = 0; i < qnum("n", 1); i++)
-			if (open("/dev/null", O_RDONLY) == -1)
+			if (leak_one((int)qnum("at", 0)) == -1)
 				break;
 		text();
 		printf("leaked fds=%d\n", fdcount());
