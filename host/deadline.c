@@ -550,17 +550,18 @@ publish(void)
 }
 
 /*
- * Starts watching the reading of a request on connection fd: if it is not
- * over (deadline_begin() or deadline_end()) by until_ms, the watchdog
- * shuts the connection down so that the blocked read fails. Costs no
- * system call unless the watchdog is parked.
+ * Starts watching the reading of a request on connection fd, begun at
+ * now_ms (the clock of deadline_now_ms()): if it is not over
+ * (deadline_begin() or deadline_end()) by until_ms, the watchdog shuts
+ * the connection down so that the blocked read fails. Costs no system
+ * call unless the watchdog is parked.
  */
 void
-deadline_io_begin(int fd, long long until_ms)
+deadline_io_begin(int fd, long long now_ms, long long until_ms)
 {
 	atomic_store(&dl.io_fd, fd);
 	atomic_store(&dl.io_until_ms, until_ms);
-	atomic_store(&dl.start_ms, deadline_now_ms());
+	atomic_store(&dl.start_ms, now_ms);
 	atomic_store(&dl.conn_fd, -1);
 	atomic_store(&dl.phase, PHASE_IO);
 	publish();
@@ -697,6 +698,16 @@ deadline_err(void)
 		e = atomic_load(&dl.err);
 	}
 	return e;
+}
+
+/*
+ * Returns 1 if the current request was canceled (its client went away):
+ * deadline_err() without a look at the clock.
+ */
+int
+deadline_canceled(void)
+{
+	return atomic_load(&dl.err) == WC_CANCELED;
 }
 
 /*

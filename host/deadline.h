@@ -11,7 +11,7 @@ struct req;
 #define DEADLINE_BT_MAX	64	/* frames kept of a handler's backtrace */
 
 int		 deadline_init(void);
-void		 deadline_io_begin(int, long long);
+void		 deadline_io_begin(int, long long, long long);
 void		 deadline_begin(struct req *, int);
 int		 deadline_end(void);
 void		 deadline_enter_handler(void);
@@ -19,6 +19,7 @@ void		 deadline_leave_handler(void);
 int		 deadline_in_handler(void);
 int		 deadline_doom(void);
 int		 deadline_err(void);
+int		 deadline_canceled(void);
 int		 deadline_done_fd(void);
 long long	 deadline_soft_ms(void);
 int		 deadline_set_timeout_ms(long long);

@@ -892,7 +892,8 @@ log_stderr_flush(struct req *r, struct buf *pending)
 static void
 format_access(struct sb *sb, const struct req *r)
 {
-	long long	 now = log_now_us(), dur = now - r->start_us;
+	long long	 now = r->end_us > 0 ? r->end_us : log_now_us();
+	long long	 dur = now - r->start_us;
 
 	sb_str(sb, "{\"time\":");
 	sb_time(sb, now);

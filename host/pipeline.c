@@ -949,7 +949,7 @@ respond(struct pipeline *pl, struct req *r, const struct limits *lim,
 	struct resp	 resp;
 	enum cgiresp_err err;
 
-	if (deadline_err() == WC_CANCELED) {
+	if (deadline_canceled()) {
 		client_gone(r);
 		return 0;
 	}
@@ -1368,6 +1368,7 @@ pipeline_serve(struct pipeline *pl, struct req *r)
 	int		 status, rc, row, late = 0;
 
 	r->arena = pl->arena;
+	r->end_us = 0;
 	r->status = 0;
 	r->bytes = 0;
 	r->canceled = 0;
@@ -1415,8 +1416,8 @@ done:
 	 */
 	if (r->t->end != NULL)
 		r->t->end(r->t, r);
-	scoreboard_end(pl->sb, row, r->status, r->canceled, late,
-	    log_now_us());
+	r->end_us = log_now_us();
+	scoreboard_end(pl->sb, row, r->status, r->canceled, late, r->end_us);
 	log_access(r);
 	sdk_end();
 	arena_reset(pl->arena);

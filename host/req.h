@@ -46,6 +46,7 @@ struct req {
 	size_t		 body_len;
 	int		 body_too_large; /* more than max_request_size came */
 	long long	 start_us;	/* when a worker took the request */
+	long long	 end_us;	/* when its response was out, or 0 */
 	const char	*script_prefix;	/* CGI mode: the server's SCRIPT_NAME,
 					   put before the handler's */
 

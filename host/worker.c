@@ -507,8 +507,9 @@ static void
 serve(struct worker *w, int fd)
 {
 	struct req	 r;
+	long long	 now = log_now_us();	/* one clock for both */
 
-	deadline_io_begin(fd, deadline_now_ms() + w->io_timeout_ms);
+	deadline_io_begin(fd, now / 1000, now / 1000 + w->io_timeout_ms);
 	if (fcgiconn_accept(w->conn, fd) != 0) {
 		deadline_end();
 		/* Closed, stalled or bad (see fcgiconn.c): fd is closed. */
@@ -519,7 +520,7 @@ serve(struct worker *w, int fd)
 	memset(&r, 0, sizeof(r));
 	r.params = fcgiconn_params(w->conn);
 	r.t = &w->t;
-	r.start_us = log_now_us();
+	r.start_us = now;
 	w->fd = fd;
 	atomic_store(&w->busy, 1);
 	w->t.conn_fd = fd;
