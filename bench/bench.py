@@ -22,6 +22,8 @@ Rows (see bench/RESULTS.md for what each means):
   h        warmcgi, a 1 MiB POST echoed back
   a-keep   (a) with fastcgi_keep_conn on + upstream keepalive
   b-keep   (b) with keep-alive: stock libfcgi pins a worker per connection
+  b-epoll  (b) with keep-alive done as shared/notes/keepalive.md measured
+           best: each process epolls its idle connections (rawfcgi epoll)
   mix      warmcgi, every 50th request sleeps 10 ms, no keep-alive
   mix-keep the same mix with keep-alive
   mix4, mix4-keep  the same two with 4 connections instead of 16
@@ -56,6 +58,8 @@ ROWS = [
     ("a", "warmcgi, module (examples/hello)", "warm", "/a/hello", {}),
     ("b", "raw libfcgi loop (bench/rawfcgi.c)", "raw", "/b/hello", {}),
     ("a-keep", "warmcgi, module, keep-alive", "warmkeep", "/ak/hello", {}),
+    ("b-epoll", "raw loop, own epoll, keep-alive", "rawepoll", "/be/hello",
+     {}),
     ("c", "PHP-FPM, pm = static", "php", "/c/hello.php", {}),
     ("d", "fcgiwrap, C CGI binary", "fcgiwrap", "/d/hello",
      {"cpu_note": "fcgiwrap ignores SIGCHLD, so the CPU of its CGI "
@@ -360,10 +364,11 @@ class Bench:
             ("echo", "/h/", "module", bmod)])
         # b-keep gets its own processes: its idle kept connections pin
         # them (the stall it shows), which would starve row b.
-        for name in ("raw", "rawkeep"):
+        for name, mode in (("raw", []), ("rawkeep", []),
+                           ("rawepoll", ["epoll"])):
             self.procs[name] = Proc(name, [
                 os.path.join(self.bin, "rawfcgi"), self.p(name + ".sock"),
-                str(self.a.workers)], self.dir)
+                str(self.a.workers)] + mode, self.dir)
         self.start_php()
         self.procs["fcgiwrap"] = Proc(
             "fcgiwrap", [shutil.which("fcgiwrap") or "/usr/sbin/fcgiwrap",
@@ -371,7 +376,7 @@ class Bench:
                          "-s", "unix:" + self.p("fcgiwrap.sock")],
             self.dir)
         for name in ("warm", "warmkeep", "warmmix", "warmx", "raw",
-                     "rawkeep", "php", "fcgiwrap"):
+                     "rawkeep", "rawepoll", "php", "fcgiwrap"):
             wait_socket(self.p(name + ".sock"), self.procs[name])
         self.start_nginx()
 
@@ -412,6 +417,7 @@ class Bench:
         fcgi("/m/", sock("warmmix"))
         fcgi("/b/", sock("raw"))
         fcgi("/bk/", "rawkeep", keep)
+        fcgi("/be/", "rawepoll", keep)
         fcgi("/c/", sock("php"),
              "            fastcgi_param SCRIPT_FILENAME %s;\n"
              % self.p("hello.php"))
@@ -440,6 +446,8 @@ class Bench:
                 "        keepalive %d;\n    }\n"
                 "    upstream rawkeep {\n        server %s;\n"
                 "        keepalive %d;\n    }\n"
+                "    upstream rawepoll {\n        server %s;\n"
+                "        keepalive %d;\n    }\n"
                 "    server {\n        listen 127.0.0.1:%d;\n"
                 "        location = /f {\n"
                 "            default_type \"text/plain; charset=utf-8\";\n"
@@ -447,7 +455,8 @@ class Bench:
                 "%s    }\n}\n"
                 % (user, self.a.nginx_workers, self.p("ngx", "nginx.pid"),
                    self.p("ngx", "error.log"), temps, sock("warmkeep"), k,
-                   sock("rawkeep"), k, self.port, "".join(loc)))
+                   sock("rawkeep"), k, sock("rawepoll"), k, self.port,
+                   "".join(loc)))
 
     def start_nginx(self):
         os.makedirs(self.p("ngx"), exist_ok=True)
@@ -846,6 +855,15 @@ def targets(s, idle_rss, results):
           k["errors"] == 0 and k["vs_p99"] <= 1.0,
           "%d errors, p99 %.3f vs %.3f ms, %.2fx" % (
               k["errors"], k["p99"], b["p99"], k["vs_p99"]))
+    if have("a-keep", "b-epoll"):
+        k, e = s["a-keep"], s["b-epoll"]
+        out.append(("info", "(a-keep) against the bare epoll loop (b-epoll)",
+                    "%.0f vs %.0f req/s, %.2fx; backend %.1f vs %.1f us "
+                    "per request" % (
+                        k["rps"], e["rps"], paired(results["a-keep"],
+                                                   results["b-epoll"],
+                                                   "rps"),
+                        k["backend_us"] or 0, e["backend_us"] or 0)))
     for m, c in (("mix", 16), ("mix4", 4)):
         if have(m, m + "-keep"):
             r = paired(results[m + "-keep"], results[m], "rps")
@@ -1058,12 +1076,16 @@ an executable; (e) warmcgi running that executable through its classic
 CGI fallback (`cgi =`); (f) nginx's own `return 200`; (g) warmcgi, 64 KiB
 of JSON gzipped (`Accept-Encoding: gzip`) and (g0) the same without gzip;
 (h) warmcgi echoing a 1 MiB POST; (a-keep) (a) with `fastcgi_keep_conn on`
-and an upstream `keepalive`; (b-keep) (b) with keep-alive, where stock
-libfcgi pins a process per idle connection; (mix, mix-keep) warmcgi
-(`bench/benchmod.c`) where every 50th request sleeps 10 ms, without and
-with keep-alive, with 16 connections and (mix4) with 4. The hello rows answer byte-identical responses
-(`Status`, `Content-Type`, `Content-Length`, `Hello, World!`); bench.py
-checks every row's answer before it measures.
+and an upstream `keepalive`; (b-epoll) the raw loop with keep-alive
+done as `shared/notes/keepalive.md` measured best (`rawfcgi ... epoll`:
+each process epolls the listening socket and its idle kept connections,
+nothing else), the ceiling for (a-keep); (b-keep) (b) with keep-alive,
+where stock libfcgi pins a process per idle connection; (mix, mix-keep)
+warmcgi (`bench/benchmod.c`) where every 50th request sleeps 10 ms,
+without and with keep-alive, with 16 connections and (mix4) with 4. The
+hello rows answer byte-identical responses (`Status`, `Content-Type`,
+`Content-Length`, `Hello, World!`); bench.py checks every row's answer
+before it measures.
 """
 
 
