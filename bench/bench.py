@@ -106,11 +106,11 @@ SYSCALLS = {
                  "(shutdown, poll, read) is not needed",
         "fcntl": "what the handler left behind: F_GETFD on the lowest "
                  "descriptor free before the call, which whatever the "
-                 "handler opened and kept would take (EBADF: none); "
-                 "without keep-alive one more, to find that descriptor "
-                 "above the connection just accepted. Threads are counted "
-                 "by the interposed pthread_create(), without a system "
-                 "call",
+                 "handler opened and kept would take (EBADF: none). The "
+                 "worker follows the two lowest free descriptors across "
+                 "the connections it accepts and closes, so none is "
+                 "probed before the call. Threads are counted by the "
+                 "interposed pthread_create(), without a system call",
         "newfstatat": "counts the descriptors (the size of /proc/self/fd, "
                       "an open directory, not read) when the probe found "
                       "one taken, and after every 16th call anyway, for "

@@ -116,13 +116,16 @@ static long long	 count_fds(int);
  * The descriptors open before a call are those open after the last one
  * plus those the host opened and minus those it closed meanwhile
  * (capture_fd_opened(), capture_fd_closed(): connections), which keep
- * fd_low current too. fds_moved is bumped when the host cannot say what
+ * fd_low and fd_next current too: a connection accepted takes fd_low and
+ * fd_next becomes the lowest, one closed below them becomes the lowest,
+ * so accepting and closing one connection per request needs no probe
+ * before the call. fds_moved is bumped when the host cannot say what
  * changed (a module loaded, logs reopened): the next call counts anew.
  */
 static long long	 fds_delta;
 static unsigned long	 fds_moved = 1;
 static int		 fd_low = -1;	/* lowest free descriptor, or -1 */
-static int		 fd_upto = -1;	/* else: 0 to this one are open */
+static int		 fd_next = -1;	/* the next one free, or -1 */
 
 static void
 copy_err(char *err, size_t errlen, const char *what, const char *detail)
@@ -523,12 +526,8 @@ void
 capture_fd_opened(int fd)
 {
 	fds_delta++;
-	if (fd == fd_low || (fd_low == -1 && fd_upto >= 0 &&
-	    fd == fd_upto + 1))
-		fd_upto = fd;		/* the next free one is above */
-	else
-		fd_upto = -1;		/* not as expected: find it again */
-	fd_low = -1;
+	fd_low = fd == fd_low ? fd_next : -1;	/* else: find them again */
+	fd_next = -1;
 }
 
 /* Tells the capture that the host closed descriptor fd between calls. */
@@ -536,36 +535,34 @@ void
 capture_fd_closed(int fd)
 {
 	fds_delta--;
-	if (fd_low >= 0 && fd < fd_low)
+	if (fd_low < 0)
+		return;
+	if (fd < fd_low) {
+		fd_next = fd_low;
 		fd_low = fd;
-	else if (fd_low == -1 && fd_upto >= 0 && fd <= fd_upto) {
-		fd_low = fd;		/* all below it are open */
-		fd_upto = -1;
-	}
+	} else if (fd_next >= 0 && fd < fd_next)
+		fd_next = fd;
 }
 
 /*
- * Finds fd_low before a call: above fd_upto (one probe), or the number a
- * dup would get. Leaves it -1 if unknown.
+ * Finds fd_low and fd_next before a call, as two dups would: four system
+ * calls, after a module load, a log reopen or a probe that found fd_low
+ * taken. Leaves them -1 if unknown.
  */
 static void
 find_low(const struct capture *c)
 {
-	int	 fd, i;
+	int	 lo, next;
 
-	for (i = 0; fd_upto >= 0 && i < 4; i++) {
-		if (fcntl(fd_upto + 1, F_GETFD) == -1 && errno == EBADF) {
-			fd_low = fd_upto + 1;
-			fd_upto = -1;
-			return;
-		}
-		fd_upto++;
-	}
-	fd_upto = -1;
-	if ((fd = fcntl(c->fd_dir, F_DUPFD_CLOEXEC, 0)) >= 0) {
-		close(fd);
-		fd_low = fd;
-	}
+	fd_low = fd_next = -1;
+	if ((lo = fcntl(c->fd_dir, F_DUPFD_CLOEXEC, 0)) == -1)
+		return;
+	next = fcntl(c->fd_dir, F_DUPFD_CLOEXEC, lo + 1);
+	close(lo);
+	if (next >= 0)
+		close(next);
+	fd_low = lo;
+	fd_next = next;
 }
 
 /*
@@ -577,7 +574,7 @@ void
 capture_fds_moved(void)
 {
 	fds_moved++;
-	fd_low = fd_upto = -1;
+	fd_low = fd_next = -1;
 }
 
 /*
