@@ -647,7 +647,7 @@ static void
 check_residue(struct capture *c)
 {
 	long long	 n;
-	int		 threads, calls, taken = 1;
+	int		 threads, calls, free_low;
 
 	/* The host's own threads never change: compare with the last call. */
 	threads = atomic_load(&threads_running);
@@ -663,19 +663,20 @@ check_residue(struct capture *c)
 		return;
 	}
 	calls = ++c->unchecked;
-	if (fd_low >= 0 && !(taken = fcntl(fd_low, F_GETFD) != -1 ||
-	    errno != EBADF) && calls < FDS_COUNT_EVERY) {
+	free_low = fd_low >= 0 && fcntl(fd_low, F_GETFD) == -1 &&
+	    errno == EBADF;
+	if (free_low && calls < FDS_COUNT_EVERY) {
 		c->fds_after = c->fds_before;	/* nothing at fd_low */
 		return;
 	}
 	c->unchecked = 0;
-	if (taken)
-		fd_low = -1;			/* find it again */
+	if (!free_low)
+		fd_low = -1;			/* taken: find it again */
 	c->fds_after = count_fds(c->fd_dir);
 	if ((n = c->fds_after - c->fds_before) <= 0)
 		return;
 	c->fds_held += n;
-	if (taken || calls == 1)
+	if (!free_low || calls == 1)		/* this call's own */
 		log_req(c->req, LOG_LEVEL_WARNING, "the handler left %lld "
 		    "file descriptor%s open (%lld in this worker)", n,
 		    n == 1 ? "" : "s", c->fds_held);
