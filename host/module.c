@@ -8,10 +8,13 @@
  * - stdin reads the body, stdout and stderr are collected in memory. The C
  *   streams are fopencookie() FILEs installed once per process, so a C
  *   handler's printf costs no system call. File descriptors 0, 1 and 2 are
- *   memfds too (fd 0 holds the body), for handlers that write(1) directly:
- *   C++ iostreams bound to fd 1, Rust's std::io, system(). Before any
- *   cookie write we fold what reached fd 1 into the buffer, so the two
- *   kinds of output keep their order. A library initialized before the
+ *   in-memory files too (fd 0 holds the body), for handlers that write(1)
+ *   directly: C++ iostreams bound to fd 1, Rust's std::io, system(). An
+ *   inotify watch on fds 1 and 2 tells, in the same poll() as the
+ *   descriptor probe below, whether anything reached them during a call;
+ *   only then are they read. Before a cookie write during the call we fold
+ *   what reached fd 1 into the buffer, so the two kinds of output keep
+ *   their order. A library initialized before the
  *   capture (libstdc++ in a module preloaded by the master) keeps the
  *   process's first stdin and stdout FILEs: they are flushed and purged
  *   around every call, so nothing crosses from one request to the next;
@@ -23,13 +26,16 @@
  * Runs in the worker's main thread; deadline.c tracks the call so that a
  * crash or the hard deadline answers for it.
  */
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -73,6 +79,10 @@ struct capture {
 	int		 err_closed;
 	int		 in_closed;
 	int		 out_drained;	/* fd 1 folded in at the last flush */
+	int		 fd1_clean;	/* nothing reached fd 1: no fold */
+	int		 notify;	/* inotify on fds 1 and 2, or -1 */
+	int		 shm;		/* they are files in SHM_DIR */
+	int		 watch[3];	/* its watches on fds 1 and 2 */
 	const char	*in_data;	/* the body, for the stdin cookie */
 	size_t		 in_len;
 	size_t		 in_pos;
@@ -92,6 +102,11 @@ struct capture {
 #define OUT_KEEP	(4 << 20)	/* buffer kept between calls */
 #define FDS_HELD_MAX	32	/* then the worker is replaced */
 #define FDS_COUNT_EVERY	16	/* calls: counted then, probed between */
+#define SHM_DIR		"/dev/shm"
+#define SHM_FREE_MIN	(256LL << 20)	/* bytes free in SHM_DIR to use it */
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC	0x01021994
+#endif
 
 static __thread sigjmp_buf *exit_jb;	/* set while main() runs */
 static sigset_t		 mask;		/* serving thread's signal mask */
@@ -109,7 +124,8 @@ static long long	 count_fds(int);
  * only when a probe finds one: the kernel gives out the lowest free
  * descriptor, so whatever a handler opens (open(), socket(), dup(), a
  * library's connection) and keeps takes fd_low, the lowest one free
- * before the call, and one fcntl(F_GETFD) after the call tells. What the
+ * before the call, and one poll() after the call tells (POLLNVAL: still
+ * free), the same poll() that asks inotify about fds 1 and 2. What the
  * probe cannot see (a descriptor moved to a chosen number, two opened and
  * the first closed) the next count finds, a few calls later.
  *
@@ -298,22 +314,128 @@ module_check(const char *path, char *err, size_t errlen)
 	return -1;
 }
 
+/* Moves descriptor f to fd (0, 1 or 2), without close-on-exec. */
+static int
+move_to(int f, int fd)
+{
+	if (f == -1)
+		return -1;
+	if (f != fd) {
+		if (dup2(f, fd) == -1) {
+			close(f);
+			return -1;
+		}
+		close(f);
+	}
+	return 0;
+}
+
 /* Puts a new memfd at fd (0, 1 or 2), without close-on-exec. */
 static int
 memfd_at(int fd, const char *name)
 {
-	int	 m;
+	return move_to(memfd_create(name, 0), fd);
+}
 
-	if ((m = memfd_create(name, 0)) == -1)
-		return -1;
-	if (m != fd) {
-		if (dup2(m, fd) == -1) {
-			close(m);
+/* Opens an unnamed in-memory file for fd 1 or 2: a memfd or in SHM_DIR. */
+static int
+stdio_open(int shm, int fd)
+{
+	if (shm)
+		return open(SHM_DIR, O_TMPFILE | O_RDWR, 0600);
+	return memfd_create(fd == 1 ? "warmcgi-stdout" : "warmcgi-stderr", 0);
+}
+
+/* Stops trusting inotify: fds 1 and 2 are read after every call. */
+static void
+notify_off(struct capture *c)
+{
+	if (c->notify != -1)
+		close(c->notify);
+	c->notify = -1;
+}
+
+/*
+ * Puts a new file at fd 1 or 2 and watches it. Returns 0, or -1 if no file
+ * could be put there.
+ */
+static int
+stdio_at(struct capture *c, int fd)
+{
+	char	 path[32];
+
+	if (move_to(stdio_open(c->shm, fd), fd) == -1) {
+		if (!c->shm || memfd_at(fd, "warmcgi-stdio") == -1)
 			return -1;
-		}
-		close(m);
+		notify_off(c);		/* a memfd may not notify */
+		return 0;
 	}
+	if (c->notify == -1)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if ((c->watch[fd] = inotify_add_watch(c->notify, path,
+	    IN_MODIFY)) == -1)
+		notify_off(c);
 	return 0;
+}
+
+/*
+ * Reads c->notify's queue to its end. Sets gone[1] and gone[2] when the
+ * file watched at fd 1 or 2 was released (closed, or replaced with
+ * dup2()). Returns -1 if events were lost.
+ */
+static int
+notify_read(struct capture *c, int gone[3])
+{
+	char	 ev[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *e;
+	ssize_t	 n, off;
+	int	 rc = 0;
+
+	while ((n = read(c->notify, ev, sizeof(ev))) > 0)
+		for (off = 0; off < n; off += (ssize_t)sizeof(*e) + e->len) {
+			e = (const struct inotify_event *)(ev + off);
+			if (e->mask & IN_Q_OVERFLOW)
+				rc = -1;
+			if ((e->mask & IN_IGNORED) && e->wd == c->watch[1])
+				gone[1] = 1;
+			if ((e->mask & IN_IGNORED) && e->wd == c->watch[2])
+				gone[2] = 1;
+		}
+	return rc;
+}
+
+/*
+ * Returns 1 if c->notify hears of a write to a file made as
+ * stdio_open(shm) makes them. Some kernels do not report writes to memfds
+ * (Linux 6.18). A file in SHM_DIR is used only on a tmpfs with
+ * SHM_FREE_MIN free, so that what a handler writes to fd 1 does not run
+ * out of room.
+ */
+static int
+notify_works(struct capture *c, int shm)
+{
+	struct statfs	 fs;
+	struct pollfd	 p;
+	char		 path[32];
+	int		 f, ok, gone[3] = { 0, 0, 0 };
+
+	if (shm && (statfs(SHM_DIR, &fs) == -1 ||
+	    fs.f_type != TMPFS_MAGIC ||
+	    (long long)fs.f_bavail * fs.f_bsize < SHM_FREE_MIN))
+		return 0;
+	if ((f = stdio_open(shm, 1)) == -1)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", f);
+	p.fd = c->notify;
+	p.events = POLLIN;
+	p.revents = 0;
+	ok = inotify_add_watch(c->notify, path, IN_MODIFY) != -1 &&
+	    write(f, "x", 1) == 1 && poll(&p, 1, 0) == 1;
+	close(f);	/* releases the watch */
+	notify_read(c, gone);
+	return ok;
 }
 
 /*
@@ -371,8 +493,7 @@ drain_fd(struct capture *c, int fd)
 
 	if ((end = lseek(fd, 0, SEEK_CUR)) <= 0) {
 		if (end == -1 && errno == EBADF)
-			memfd_at(fd, fd == 1 ? "warmcgi-stdout" :
-			    "warmcgi-stderr");
+			stdio_at(c, fd);
 		return;
 	}
 	while (off < end && (n = pread(fd, chunk, sizeof(chunk), off)) > 0) {
@@ -383,7 +504,56 @@ drain_fd(struct capture *c, int fd)
 		off += n;
 	}
 	if (lseek(fd, 0, SEEK_SET) == -1 || ftruncate(fd, 0) == -1)
-		memfd_at(fd, fd == 1 ? "warmcgi-stdout" : "warmcgi-stderr");
+		stdio_at(c, fd);
+}
+
+/*
+ * After fds 1 and 2 were drained: empties the inotify queue (the drains'
+ * own truncations are in it) and puts a new file at whichever descriptor
+ * lost the one watched there. If events were lost, both get new files.
+ */
+static void
+notify_rearm(struct capture *c)
+{
+	int	 gone[3] = { 0, 0, 0 };
+
+	if (c->notify == -1)
+		return;
+	if (notify_read(c, gone) == -1)
+		gone[1] = gone[2] = 1;
+	if (gone[1])
+		stdio_at(c, 1);
+	if (gone[2])
+		stdio_at(c, 2);
+}
+
+/*
+ * Asks, in one poll(), whether anything reached fds 1 and 2 since they
+ * were last drained (c->notify readable) and whether fd_low, the lowest
+ * descriptor free before the call, still is (POLLNVAL). Sets *low_free to
+ * 1 (free), 0 (taken) or -1 (not probed). Returns 1 if nothing was
+ * written to fds 1 and 2, 0 if they must be read (or no inotify).
+ */
+static int
+streams_probe(struct capture *c, int *low_free)
+{
+	struct pollfd	 p[2];
+	int		 probe;
+
+	*low_free = -1;
+	if (c->notify == -1)
+		return 0;
+	probe = c->fd_dir != -1 && c->fds_before > 0 && fd_low >= 0;
+	p[0].fd = c->notify;
+	p[0].events = POLLIN;
+	p[1].fd = probe ? fd_low : -1;
+	p[1].events = 0;
+	p[0].revents = p[1].revents = 0;
+	if (poll(p, 2, 0) == -1)
+		return 0;
+	if (probe)
+		*low_free = (p[1].revents & POLLNVAL) != 0;
+	return p[0].revents == 0;
 }
 
 static ssize_t
@@ -391,8 +561,10 @@ out_write(void *cookie, const char *p, size_t n)
 {
 	struct capture	*c = cookie;
 
-	fflush(c->first_out);
-	drain_fd(c, 1);
+	if (!c->fd1_clean) {
+		fflush(c->first_out);
+		drain_fd(c, 1);
+	}
 	c->out_drained = 1;
 	append_out(c, p, n);
 	return (ssize_t)n;
@@ -487,11 +659,26 @@ capture_new(void)
 	buf_init(&c->out);
 	buf_init(&c->err);
 	c->fd_dir = -1;
+	c->watch[1] = c->watch[2] = -1;
 	c->first_in = stdin;
 	c->first_out = stdout;
+	/* Fds 0 to 2 taken first: inotify's descriptor is not one of them. */
 	if (memfd_at(0, "warmcgi-stdin") == -1 ||
 	    memfd_at(1, "warmcgi-stdout") == -1 ||
-	    memfd_at(2, "warmcgi-stderr") == -1 || install_streams(c) == -1) {
+	    memfd_at(2, "warmcgi-stderr") == -1) {
+		free(c);
+		return NULL;
+	}
+	c->notify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (c->notify != -1 && !notify_works(c, 0)) {
+		if (notify_works(c, 1))
+			c->shm = 1;
+		else
+			notify_off(c);
+	}
+	if ((c->notify != -1 && (stdio_at(c, 1) == -1 ||
+	    stdio_at(c, 2) == -1)) || install_streams(c) == -1) {
+		notify_off(c);
 		free(c);
 		return NULL;
 	}
@@ -644,7 +831,7 @@ pthread_create(pthread_t *t, const pthread_attr_t *attr,
  * is replaced, the way a drop-in module that changed on disk is.
  */
 static void
-check_residue(struct capture *c)
+check_residue(struct capture *c, int low_free)
 {
 	long long	 n;
 	int		 threads, calls, free_low;
@@ -663,8 +850,11 @@ check_residue(struct capture *c)
 		return;
 	}
 	calls = ++c->unchecked;
-	free_low = fd_low >= 0 && fcntl(fd_low, F_GETFD) == -1 &&
-	    errno == EBADF;
+	if (low_free != -1)
+		free_low = low_free;		/* streams_probe() asked */
+	else
+		free_low = fd_low >= 0 && fcntl(fd_low, F_GETFD) == -1 &&
+		    errno == EBADF;
 	if (free_low && calls < FDS_COUNT_EVERY) {
 		c->fds_after = c->fds_before;	/* nothing at fd_low */
 		return;
@@ -772,15 +962,23 @@ capture_begin(struct capture *c, struct req *r, const char *body,
 void
 capture_end(struct capture *c)
 {
+	int	 clean, low_free;
+
+	fflush(c->first_out);		/* its buffer goes to fd 1 now */
+	clean = streams_probe(c, &low_free);
 	c->out_drained = 0;
+	c->fd1_clean = clean;		/* out_write() need not look */
 	if (!c->out_closed)
 		fflush(c->out_fp);
-	fflush(c->first_out);		/* its buffer goes to fd 1 now */
-	if (!c->out_drained)
-		drain_fd(c, 1);
-	drain_fd(c, 2);
+	c->fd1_clean = 0;
+	if (!clean) {
+		if (!c->out_drained)
+			drain_fd(c, 1);
+		drain_fd(c, 2);
+		notify_rearm(c);
+	}
 	log_stderr_flush(c->req, &c->err);
-	check_residue(c);
+	check_residue(c, low_free);
 	c->req = NULL;	/* the request is over; see stderr_line() */
 }
 

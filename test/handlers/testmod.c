@@ -373,6 +373,22 @@ main(void)
 
 		if (write(1, m, sizeof(m) - 1) < 0)
 			return 1;
+	} else if (strcmp(pi, "/rawerr") == 0) {
+		const char	 m[] = "WARNING: straight to fd 2\n";
+
+		if (write(2, m, sizeof(m) - 1) < 0)
+			return 1;
+		text();
+		printf("wrote to fd 2\n");
+	} else if (strcmp(pi, "/replacefd") == 0) {
+		int	 fd = (int)qnum("fd", 1), nul;
+
+		if ((nul = open("/dev/null", O_WRONLY)) == -1 ||
+		    dup2(nul, fd) == -1)
+			return 1;
+		close(nul);
+		text();
+		printf("fd %d is /dev/null now\n", fd);
 	} else if (strcmp(pi, "/mixed") == 0) {
 		printf("Content-Type: text/plain\r\n\r\nA");
 		fflush(stdout);

@@ -3,9 +3,11 @@
 internally, client redirects, NPH status lines, malformed output (502),
 header and body limits, raw write(1), exit() inside a handler.
 """
+import os
 import re
+import shutil
 
-from warmtest import Cluster, eq, main, ok
+from warmtest import Cluster, Skip, eq, main, ok
 
 INI = """
 [app]
@@ -94,6 +96,54 @@ def test_body_too_large_is_500_with_empty_body(c):
 def test_raw_write_and_ordering(c):
     eq(c.get("/t/raw").body, b"raw write\n")
     eq(c.get("/t/mixed").body, b"ABC\n")
+
+
+def check_direct_stderr(c):
+    # What a handler writes to fd 2 directly is a record of its request.
+    eq(c.get("/t/rawerr").body, b"wrote to fd 2\n")
+    rid = c.wait_access(lambda x: x["path"] == "/t/rawerr")[-1]["request_id"]
+    eq([(x["level"], x["message"]) for x in c.app_records()
+        if x.get("request_id") == rid], [("WARNING", "straight to fd 2")])
+
+
+def test_a_descriptor_the_handler_replaced_is_put_back(c):
+    # A handler that points fd 1 or 2 elsewhere (dup2() of /dev/null) does
+    # it for its own request: the next one's direct writes are collected
+    # again (host/module.c notices that the file it watched there is gone).
+    one = Cluster(INI.replace("workers = 2", "workers = 1"), "resp1")
+    one.start()
+    try:
+        for fd in (1, 2):
+            eq(one.get("/t/replacefd?fd=%d" % fd).body,
+               b"fd %d is /dev/null now\n" % fd)
+        eq(one.get("/t/raw").body, b"raw write\n")
+        check_direct_stderr(one)
+    finally:
+        one.stop()
+
+
+def test_where_writes_to_memfds_go_unreported_they_are_still_read(c):
+    # This kernel does not report writes to memfds to inotify, so fds 1
+    # and 2 are files in /dev/shm; where /dev/shm is small (here: a 1 MiB
+    # tmpfs in a mount namespace of warmcgi's own), they stay memfds and
+    # are read back after every call (host/module.c).
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        raise Skip("needs root and unshare(1) for a small /dev/shm")
+    small = Cluster(INI.replace("workers = 2", "workers = 1"), "resp2",
+                    wrap=["unshare", "--mount", "--propagation", "private",
+                          "sh", "-c", "mount -t tmpfs -o size=1m tmpfs "
+                          "/dev/shm && exec \"$@\"", "sh"])
+    small.start()
+    try:
+        eq(os.readlink("/proc/%d/fd/1" % small.workers()[0]),
+           "/memfd:warmcgi-stdout (deleted)")
+        eq(os.readlink("/proc/%d/fd/1" % c.workers()[0])[:9], "/dev/shm/")
+        eq(small.get("/t/raw").body, b"raw write\n")
+        eq(small.get("/t/mixed").body, b"ABC\n")
+        eq(small.get("/t/hello").body, b"hello from testmod\n")
+        check_direct_stderr(small)
+    finally:
+        small.stop()
 
 
 def test_exit_ends_the_request_not_the_worker(c):

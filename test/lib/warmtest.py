@@ -214,7 +214,7 @@ class Cluster:
 
     def __init__(self, ini, name="t", nginx=True, nginx_extra="",
                  location_extra="", workers_env=None, listen=None,
-                 build_dir=None, keepalive=0):
+                 build_dir=None, keepalive=0, wrap=None):
         self.dir = tempfile.mkdtemp(prefix="warmcgi-%s-" % name)
         os.chmod(self.dir, 0o755)
         # listen: "127.0.0.1:PORT" for TCP; a unix socket by default.
@@ -228,6 +228,7 @@ class Cluster:
         self.location_extra = location_extra
         self.env = workers_env
         self.keepalive = keepalive      # > 0: kept-alive upstream, as --nginx
+        self.wrap = wrap or []          # a command that execs warmcgi
         self.proc = None
         self.nginx = None
         self.stderr_path = os.path.join(self.dir, "warmcgi.stderr")
@@ -267,7 +268,7 @@ class Cluster:
         if self.env:
             env.update(self.env)
         self.stderr = open(self.stderr_path, "ab")
-        self.proc = subprocess.Popen(valgrind_prefix() +
+        self.proc = subprocess.Popen(self.wrap + valgrind_prefix() +
                                      [WARMCGI, "-c", self.ini],
                                      stdout=self.stderr, stderr=self.stderr,
                                      env=env, cwd=self.dir)
