@@ -104,22 +104,17 @@ SYSCALLS = {
         "close": "closes a connection nginx does not keep, at once: the "
                  "request was read to its end, so a lingering close "
                  "(shutdown, poll, read) is not needed",
-        "fcntl": "what the handler left behind: F_GETFD on the lowest "
-                 "descriptor free before the call, which whatever the "
-                 "handler opened and kept would take (EBADF: none). The "
-                 "worker follows the two lowest free descriptors across "
-                 "the connections it accepts and closes, so none is "
-                 "probed before the call. Threads are counted by the "
-                 "interposed pthread_create(), without a system call",
+        "fcntl": "finding the lowest free descriptors again (two "
+                 "F_DUPFD_CLOEXEC) after a count found one taken; without "
+                 "inotify, the probe below is an F_GETFD instead",
         "newfstatat": "counts the descriptors (the size of /proc/self/fd, "
                       "an open directory, not read) when the probe found "
                       "one taken, and after every 16th call anyway, for "
                       "what the probe cannot see (a descriptor moved to a "
                       "chosen number)",
-        "lseek": "stdio capture, twice: did the handler write to file "
-                 "descriptors 1 and 2 directly (the offsets of their "
-                 "memfds)? C stdio goes through memory streams and costs "
-                 "no system call",
+        "lseek": "reads back what a handler wrote to file descriptors 1 "
+                 "and 2 directly, only when inotify said it did (without "
+                 "inotify: twice per call); rewinds fd 0 holding a body",
         "epoll_wait": "waits for work: a new connection, a request on an "
                       "idle kept connection, a signal or the master's "
                       "control pipe; with access records gathered, for at "
@@ -127,8 +122,18 @@ SYSCALLS = {
         "epoll_ctl": "registers a connection nginx keeps, once per "
                      "connection (nginx reuses one for up to 1000 "
                      "requests)",
-        "poll": "the watchdog thread's timer: it wakes every 5 to 50 ms "
-                "while requests come, however many they are",
+        "poll": "one per module call, what the handler left behind: "
+                "did it write to file descriptors 1 and 2 directly "
+                "(inotify watches their in-memory files; C stdio goes "
+                "through memory streams and costs nothing) and is the "
+                "lowest descriptor free before the call still free "
+                "(POLLNVAL; whatever the handler opened and kept would "
+                "take it)? The worker follows the two lowest free "
+                "descriptors across the connections it accepts and "
+                "closes, so none is probed before the call; threads are "
+                "counted by the interposed pthread_create(). Plus the "
+                "watchdog thread's timer, every 5 to 50 ms while requests "
+                "come",
         "restart_syscall": "the watchdog's sleep, resumed after strace "
                            "attached (an artefact of tracing)",
         "futex": "waking the watchdog thread",
@@ -210,6 +215,25 @@ def cpu_ticks(pids):
         if st is not None:
             out[p] = st[1]
     return out
+
+
+def ctx_switches(pids):
+    """Context switches (voluntary and not) of pids and their threads."""
+    n = 0
+    for p in pids:
+        try:
+            tasks = os.listdir("/proc/%d/task" % p)
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open("/proc/%d/task/%s/status" % (p, t)) as f:
+                    for line in f:
+                        if "ctxt_switches:" in line:
+                            n += int(line.split()[1])
+            except (OSError, ValueError):
+                pass
+    return n
 
 
 def rss_kib(pid):
@@ -586,8 +610,10 @@ class Bench:
         nginx_pids = tree(self.procs["nginx"].pid)
         bpids = [] if row[2] == "nginx" else self.backend_pids(row)
         b0, n0 = cpu_ticks(bpids), cpu_ticks(nginx_pids)
+        s0 = ctx_switches(bpids)
         res = self.wrk(row, duration)
         b1 = cpu_ticks(self.backend_pids(row) if bpids else [])
+        s1 = ctx_switches(bpids)
         n1 = cpu_ticks(nginx_pids)
         reqs = max(res["requests"], 1)
         us = 1e6 / CLK_TCK
@@ -595,6 +621,7 @@ class Bench:
                              * us / reqs) if bpids else None
         res["nginx_us"] = sum(v - n0.get(p, 0) for p, v in n1.items()) \
             * us / reqs
+        res["switches"] = (s1 - s0) / reqs if bpids else None
         res["rss_kib"] = [rss_kib(p) for p in self.workers(row)]
         res["rps"] = res["requests"] * 1e6 / max(res["duration_us"], 1)
         res["errors"] = sum(res[k] for k in ("connect", "read", "write",
@@ -1020,9 +1047,10 @@ def run_all(a, b, rows):
             res = b.measure(row, a.duration)
             results[row[0]].append(res)
             log("round %d %-8s %8.0f req/s p99 %7.3f ms err %d "
-                "backend %s us/req"
+                "backend %s us/req, %s switches/req"
                 % (i + 1, row[0], res["rps"], res["p99_us"] / 1000,
-                   res["errors"], fmt(res["backend_us"], "%.1f")))
+                   res["errors"], fmt(res["backend_us"], "%.1f"),
+                   fmt(res["switches"], "%.2f")))
     sysc = []
     for row in rows if shutil.which("strace") else []:
         if row[0] not in ("a", "a-keep", "b"):
