@@ -33,8 +33,26 @@ module = {build}/test/handlers/testmod.so
 def setup():
     c = Cluster(INI, "abuse", nginx=False).start()
     c.pids = c.wait_workers(2)
+    # The baseline of descriptors once each worker has set up and closed
+    # the connection of its first request (read to its end here).
+    outs = parallel([lambda: to_eof(c, "/t/global?ms=300")] * 2)
+    eq(set(int(o.split(b"pid=")[1]) for o in outs), set(c.pids))
     c.fds = {p: fd_count(p) for p in c.pids}
     return c
+
+
+def to_eof(c, path):
+    """One request; returns its stdout once the worker closed the
+    connection."""
+    s = fcgi.connect(c.sock)
+    try:
+        s.sendall(fcgi.request_bytes(path))
+        out = fcgi.read_records(s)[0]
+        while s.recv(4096):
+            pass
+        return out
+    finally:
+        s.close()
 
 
 def teardown(c):
