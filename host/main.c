@@ -209,6 +209,7 @@ main(int argc, char **argv)
 	if (log_open(c->log, c->access_log) == -1)
 		return 1;
 	systemd_notify_init();
+	master_catch_signals();
 	if ((fd = systemd_listen_fd()) != -1)
 		own = 0;
 	else if ((fd = master_listen(c)) == -1)

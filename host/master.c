@@ -1206,8 +1206,14 @@ init(struct master *m, struct conf *conf, int listen_fd, int own_socket)
 	publish(m);
 }
 
-static void
-block_signals(void)
+/*
+ * Installs the master's signal handlers, with their signals blocked but
+ * while it waits (ppoll()). Called before the socket listens: a signal
+ * sent as soon as it accepts (--drain, a reload, a stop) waits for the
+ * master instead of ending it.
+ */
+void
+master_catch_signals(void)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
 	    SIGCHLD };
@@ -1305,8 +1311,8 @@ master_run(struct conf *conf, int listen_fd, int own_socket)
 	init(&m, conf, listen_fd, own_socket);
 	sock_identify(&m);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	block_signals();
-	/* Once SIGUSR2 has its handler: --drain may send it at once. */
+	/* SIGUSR2 has its handler (master_catch_signals()): --drain may send
+	 * it at once. */
 	if (conf->pid_file != NULL && drain_pid_write(conf->pid_file) == -1) {
 		fprintf(stderr, "warmcgi: pid_file %s: %s\n", conf->pid_file,
 		    strerror(errno));

@@ -6,6 +6,7 @@
 
 struct conf;
 
+void	 master_catch_signals(void);
 int	 master_listen(const struct conf *);
 void	 master_run(struct conf *, int, int) __attribute__((noreturn));
 

@@ -36,6 +36,25 @@ extern char **environ;
 
 static unsigned long	 hits;		/* per worker: never reset */
 
+/*
+ * TESTMOD_LOAD_MS: loading takes that long (a slow constructor, as a big
+ * framework's), in each process that loads the module.
+ */
+__attribute__((constructor)) static void
+slow_load(void)
+{
+	const char	*v = getenv("TESTMOD_LOAD_MS");
+	struct timespec	 ts;
+	long		 ms = v != NULL ? atol(v) : 0;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = ms % 1000 * 1000000;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
 static long
 qnum(const char *key, long def)
 {

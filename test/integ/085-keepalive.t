@@ -134,6 +134,7 @@ def joined(trace):
     lines, open_ = [], {}
     for line in trace.splitlines():
         pid, _, rest = line.partition(" ")
+        rest = rest.lstrip()    # strace pads the pid column
         if rest.endswith("<unfinished ...>"):
             open_[pid] = (len(lines), rest[:-len("<unfinished ...>")])
             lines.append(None)

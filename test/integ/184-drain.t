@@ -173,6 +173,25 @@ def test_sigusr2_toggles_and_command_errors():
     eq(rc, 2, out)
 
 
+def test_a_signal_as_soon_as_the_socket_listens_waits_for_the_master():
+    # The socket listens before the master has loaded what it preloads
+    # (here a module whose loading takes 2 s): SIGUSR2 sent the moment it
+    # accepts is handled once the master is up; it does not end it.
+    c = Cluster("[app]\nworkers = 1\npreload = on\n" + MOD, "drain-early",
+                nginx=False, workers_env={"TESTMOD_LOAD_MS": "2000"})
+    try:
+        c.start()
+        c.signal(signal.SIGUSR2)
+        wait_for(lambda: any(x["message"].startswith("drained: ")
+                             for x in c.app_records()), 20, "drained")
+        ok(c.proc.poll() is None, "the master is alive")
+        c.signal(signal.SIGUSR2)
+        wait_for(lambda: Cluster._socket_ready(c.sock), 10, "undrained")
+        ok(fcgi.call(c.sock, "/t/hello").endswith(b"hello from testmod\n"))
+    finally:
+        c.stop()
+
+
 def cpu_ticks(pids):
     total = 0
     for pid in pids:
